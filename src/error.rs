@@ -1,0 +1,150 @@
+//! The one error type of the service, and the one place where it becomes an HTTP response.
+//!
+//! Handlers return `Result<Response, ApiError>` and use `?`. The same error is rendered in one of
+//! two dialects: the original endpoints answer `{"error": "<message>"}` (their users parse that),
+//! everything else answers RFC 9457 `application/problem+json`. Internal details (Redis addresses,
+//! scripts, server messages) are logged to stderr, never sent to the client.
+
+use spin_sdk::http::Response;
+
+use crate::store::StoreError;
+
+#[derive(Debug, thiserror::Error)]
+pub enum ApiError {
+    /// 400: the body is not valid JSON.
+    #[error("invalid JSON: {0}")]
+    InvalidJson(String),
+    /// 400: the body is JSON but not an object.
+    #[error("the body is not a JSON object")]
+    NotAnObject,
+    /// 400: the request is malformed in a way the handler explains (e.g. required fields missing).
+    #[error("{0}")]
+    BadRequest(String),
+    /// 404: the resource does not exist (or has expired).
+    #[error("{0}")]
+    NotFound(String),
+    /// 405: the path exists but not for this method; `allow` lists the methods it takes.
+    #[error("method not allowed")]
+    MethodNotAllowed { allow: String },
+    /// 415: the body is not declared as JSON.
+    #[error("unsupported media type")]
+    UnsupportedMediaType,
+    /// 503: Redis cannot be reached; the client may retry later.
+    #[error("storage unavailable: {0}")]
+    Unavailable(String),
+    /// 500: a bug or a misconfiguration. The detail is logged, the client gets a generic message.
+    #[error("internal error: {0}")]
+    Internal(String),
+}
+
+/// Which error body format a route speaks.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Dialect {
+    /// The original Flask service: `{"error": "..."}` with French messages.
+    Original,
+    /// `application/problem+json` (RFC 9457).
+    Problem,
+}
+
+/// Seconds a client should wait before retrying when Redis is away.
+const RETRY_AFTER_SECONDS: &str = "1";
+
+impl ApiError {
+    pub fn status(&self) -> u16 {
+        match self {
+            ApiError::InvalidJson(_) | ApiError::NotAnObject | ApiError::BadRequest(_) => 400,
+            ApiError::NotFound(_) => 404,
+            ApiError::MethodNotAllowed { .. } => 405,
+            ApiError::UnsupportedMediaType => 415,
+            ApiError::Unavailable(_) => 503,
+            ApiError::Internal(_) => 500,
+        }
+    }
+
+    /// The message shown to the client in the original service's dialect (French, as it was).
+    fn original_message(&self) -> String {
+        match self {
+            ApiError::InvalidJson(_) => "Le corps de la requête n'est pas un JSON valide".into(),
+            ApiError::NotAnObject => "Le corps de la requête doit être un objet JSON".into(),
+            ApiError::BadRequest(m) | ApiError::NotFound(m) => m.clone(),
+            ApiError::MethodNotAllowed { .. } => "Méthode non autorisée".into(),
+            ApiError::UnsupportedMediaType => {
+                "Le corps de la requête doit être du JSON (Content-Type: application/json)".into()
+            }
+            ApiError::Unavailable(_) => "Service indisponible : la base Redis ne répond pas".into(),
+            ApiError::Internal(_) => "Erreur interne du serveur".into(),
+        }
+    }
+
+    /// `(title, detail)` of the problem document.
+    fn problem_text(&self) -> (&'static str, String) {
+        match self {
+            ApiError::InvalidJson(e) => ("Bad Request", format!("the request body is not valid JSON: {e}")),
+            ApiError::NotAnObject => ("Bad Request", "the request body must be a JSON object".into()),
+            ApiError::BadRequest(m) => ("Bad Request", m.clone()),
+            ApiError::NotFound(m) => ("Not Found", m.clone()),
+            ApiError::MethodNotAllowed { allow } => (
+                "Method Not Allowed",
+                format!("this resource allows: {allow}"),
+            ),
+            ApiError::UnsupportedMediaType => (
+                "Unsupported Media Type",
+                "the request body must be JSON (Content-Type: application/json)".into(),
+            ),
+            ApiError::Unavailable(_) => (
+                "Service Unavailable",
+                "the Redis database is not reachable; retry later".into(),
+            ),
+            ApiError::Internal(_) => ("Internal Server Error", "an internal error occurred".into()),
+        }
+    }
+
+    pub fn into_response(self, dialect: Dialect) -> Response {
+        if let ApiError::Unavailable(detail) | ApiError::Internal(detail) = &self {
+            eprintln!("{}: {detail}", self.status());
+        }
+        let status = self.status();
+        let mut builder = Response::builder();
+        builder.status(status);
+        match &self {
+            ApiError::MethodNotAllowed { allow } => {
+                builder.header("allow", allow.as_str());
+            }
+            ApiError::Unavailable(_) => {
+                builder.header("retry-after", RETRY_AFTER_SECONDS);
+            }
+            _ => {}
+        }
+        match dialect {
+            Dialect::Original => {
+                let body = serde_json::json!({ "error": self.original_message() });
+                builder
+                    .header("content-type", "application/json")
+                    .body(crate::legacy::flask_json(&body))
+                    .build()
+            }
+            Dialect::Problem => {
+                let (title, detail) = self.problem_text();
+                let body = serde_json::json!({
+                    "type": "about:blank",
+                    "title": title,
+                    "status": status,
+                    "detail": detail,
+                });
+                builder
+                    .header("content-type", "application/problem+json")
+                    .body(body.to_string())
+                    .build()
+            }
+        }
+    }
+}
+
+impl From<StoreError> for ApiError {
+    fn from(e: StoreError) -> Self {
+        match e {
+            StoreError::Unavailable(detail) => ApiError::Unavailable(detail),
+            StoreError::Internal(detail) => ApiError::Internal(detail),
+        }
+    }
+}

@@ -1,0 +1,166 @@
+//! The original Flask service's six endpoints, kept exactly as their users know them: same paths,
+//! methods, status codes, French messages and JSON bodies. They are a thin adapter over the same
+//! data layer as the rest of the API.
+//!
+//! Bodies are encoded the way Flask's `jsonify` does (keys sorted, compact, non-ASCII escaped as
+//! `\uXXXX`, a trailing newline), so even clients that compare bytes see no change.
+
+use serde_json::{json, Value};
+use spin_sdk::http::{Params, Request, Response};
+
+use crate::error::ApiError;
+use crate::request;
+use crate::{clock, store};
+
+/// How long a session created through `/create_session` lives, as in the original.
+const SESSION_TTL_SECONDS: u64 = 3600;
+/// Users fetched per Redis round trip by `/list_users`.
+const LIST_BATCH: u32 = 1000;
+
+const USER_NOT_FOUND: &str = "Utilisateur non trouvé";
+const USER_FIELDS_REQUIRED: &str = "Les champs 'nom' et 'prenom' sont obligatoires";
+const SESSION_ID_MISSING: &str = "session_id manquant";
+const SESSION_NOT_FOUND: &str = "Session introuvable ou expirée";
+
+/// `POST /create_user` `{"nom", "prenom"}` → `201 {"message", "user_id"}`.
+pub fn create_user(req: Request, _: Params) -> Result<Response, ApiError> {
+    let body = request::json_object(&req)?;
+    let (Some(nom), Some(prenom)) = (non_empty_str(&body, "nom"), non_empty_str(&body, "prenom")) else {
+        return Err(ApiError::BadRequest(USER_FIELDS_REQUIRED.into()));
+    };
+    let user = store::open()?.create_user(nom, prenom, &clock::now())?;
+    Ok(flask_response(201, &json!({ "message": "Utilisateur créé", "user_id": user.id })))
+}
+
+/// `GET /get_user/<id>` → `200 {"id", "nom", "prenom"}`.
+pub fn get_user(_: Request, params: Params) -> Result<Response, ApiError> {
+    let id = user_id_param(&params)?;
+    let user = store::open()?
+        .get_user(id)?
+        .ok_or_else(|| ApiError::NotFound(USER_NOT_FOUND.into()))?;
+    Ok(flask_response(200, &original_user(&user)))
+}
+
+/// `DELETE /delete_user/<id>` → `200 {"message"}`.
+pub fn delete_user(_: Request, params: Params) -> Result<Response, ApiError> {
+    let id = user_id_param(&params)?;
+    if !store::open()?.delete_user(id)? {
+        return Err(ApiError::NotFound(USER_NOT_FOUND.into()));
+    }
+    Ok(flask_response(200, &json!({ "message": "Utilisateur supprimé" })))
+}
+
+/// `GET /list_users` → `200 [{"id", "nom", "prenom"}, ...]` in ascending id order.
+pub fn list_users(_: Request, _: Params) -> Result<Response, ApiError> {
+    let store = store::open()?;
+    let mut users = Vec::new();
+    let mut after = 0;
+    loop {
+        let page = store.list_users(after, LIST_BATCH)?;
+        users.extend(page.users.iter().map(original_user));
+        match page.next_after {
+            Some(next) => after = next,
+            None => break,
+        }
+    }
+    Ok(flask_response(200, &Value::Array(users)))
+}
+
+/// `POST /create_session` `{"session_id", "data"?}` → `201 {"message"}`; the session lives an hour.
+pub fn create_session(req: Request, _: Params) -> Result<Response, ApiError> {
+    let body = request::json_object(&req)?;
+    // The original formatted the id into the key, so integers were accepted too.
+    let session_id = match body.get("session_id") {
+        Some(Value::String(s)) if !s.is_empty() => s.clone(),
+        Some(Value::Number(n)) if n.is_i64() || n.is_u64() => n.to_string(),
+        _ => return Err(ApiError::BadRequest(SESSION_ID_MISSING.into())),
+    };
+    let data = body.get("data").cloned().unwrap_or_else(|| json!({}));
+    store::open()?.put_session_data(&session_id, &data.to_string(), SESSION_TTL_SECONDS)?;
+    Ok(flask_response(201, &json!({ "message": "Session enregistrée" })))
+}
+
+/// `GET /get_session/<session_id>` → `200` and the stored `data`.
+pub fn get_session(_: Request, params: Params) -> Result<Response, ApiError> {
+    let not_found = || ApiError::NotFound(SESSION_NOT_FOUND.into());
+    let session_id = params
+        .get("session_id")
+        .and_then(request::path_segment)
+        .ok_or_else(not_found)?;
+    let stored = store::open()?.get_session_data(&session_id)?.ok_or_else(not_found)?;
+    let data: Value = serde_json::from_slice(&stored)
+        .map_err(|e| ApiError::Internal(format!("stored session data is not JSON: {e}")))?;
+    Ok(flask_response(200, &data))
+}
+
+fn non_empty_str<'a>(body: &'a serde_json::Map<String, Value>, field: &str) -> Option<&'a str> {
+    body.get(field).and_then(Value::as_str).filter(|s| !s.is_empty())
+}
+
+/// The original routes only matched integer ids, so anything else is "not found".
+fn user_id_param(params: &Params) -> Result<u64, ApiError> {
+    params
+        .get("id")
+        .and_then(request::user_id)
+        .ok_or_else(|| ApiError::NotFound(USER_NOT_FOUND.into()))
+}
+
+/// A user as the original service showed it: exactly `id`, `nom` and `prenom`.
+fn original_user(user: &store::User) -> Value {
+    json!({ "id": user.id, "nom": user.nom, "prenom": user.prenom })
+}
+
+fn flask_response(status: u16, body: &Value) -> Response {
+    Response::builder()
+        .status(status)
+        .header("content-type", "application/json")
+        .body(flask_json(body))
+        .build()
+}
+
+/// Encodes JSON byte-for-byte as Flask's `jsonify` does outside debug mode: `sort_keys=True`,
+/// compact separators, `ensure_ascii=True`, and a trailing newline.
+pub fn flask_json(value: &Value) -> Vec<u8> {
+    // serde_json's `Map` is a BTreeMap (the `preserve_order` feature is off), so keys come out
+    // sorted by code point, as Python's `sort_keys` sorts them.
+    let mut out = Vec::new();
+    let mut ser = serde_json::Serializer::with_formatter(&mut out, AsciiFormatter);
+    serde::Serialize::serialize(value, &mut ser).expect("serializing a JSON value cannot fail");
+    out.push(b'\n');
+    out
+}
+
+/// serde_json's compact formatter, but escaping everything outside printable ASCII as Python's
+/// `ensure_ascii` does (including DEL, and astral characters as surrogate pairs).
+struct AsciiFormatter;
+
+impl serde_json::ser::Formatter for AsciiFormatter {
+    fn write_string_fragment<W: ?Sized + std::io::Write>(&mut self, writer: &mut W, fragment: &str) -> std::io::Result<()> {
+        for c in fragment.chars() {
+            if (' '..='~').contains(&c) {
+                writer.write_all(&[c as u8])?;
+            } else {
+                let mut units = [0u16; 2];
+                for unit in c.encode_utf16(&mut units) {
+                    write!(writer, "\\u{unit:04x}")?;
+                }
+            }
+        }
+        Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn flask_json_matches_jsonify_bytes() {
+        // Expected bytes produced by Flask 3's jsonify for the same values.
+        let body = json!({ "user_id": 1, "message": "Utilisateur créé" });
+        assert_eq!(flask_json(&body), b"{\"message\":\"Utilisateur cr\\u00e9\\u00e9\",\"user_id\":1}\n");
+        let body = json!({ "s": "a\"b\\c\n\u{1}\u{7f}😀/" });
+        assert_eq!(flask_json(&body), b"{\"s\":\"a\\\"b\\\\c\\n\\u0001\\u007f\\ud83d\\ude00/\"}\n");
+        assert_eq!(flask_json(&json!([])), b"[]\n");
+    }
+}

@@ -1,0 +1,67 @@
+//! Turning raw requests into typed values: JSON bodies and path ids. Validation happens here, once,
+//! at the edge; handlers only ever see values that are well-formed.
+
+use serde_json::{Map, Value};
+use spin_sdk::http::Request;
+
+use crate::error::ApiError;
+
+/// Whether the request declares a JSON body (`application/json`, or any `+json` type).
+fn declares_json(req: &Request) -> bool {
+    let Some(value) = req.header("content-type").and_then(|v| v.as_str()) else {
+        return false;
+    };
+    let mime = value.split(';').next().unwrap_or("").trim().to_ascii_lowercase();
+    mime == "application/json" || (mime.starts_with("application/") && mime.ends_with("+json"))
+}
+
+/// Parses the body as a JSON object: 415 when it is not declared as JSON, 400 when it is not valid
+/// JSON or not an object.
+pub fn json_object(req: &Request) -> Result<Map<String, Value>, ApiError> {
+    if !declares_json(req) {
+        return Err(ApiError::UnsupportedMediaType);
+    }
+    match serde_json::from_slice::<Value>(req.body()) {
+        Ok(Value::Object(map)) => Ok(map),
+        Ok(_) => Err(ApiError::NotAnObject),
+        Err(e) => Err(ApiError::InvalidJson(e.to_string())),
+    }
+}
+
+/// Parses a user id as the service writes them: a positive decimal integer, no sign, no leading
+/// zero, no padding. Anything else names no user.
+pub fn user_id(raw: &str) -> Option<u64> {
+    let canonical = raw.bytes().all(|b| b.is_ascii_digit()) && !raw.starts_with('0');
+    if !canonical {
+        return None;
+    }
+    raw.parse::<u64>().ok().filter(|id| *id > 0 && *id <= i64::MAX as u64)
+}
+
+/// Decodes a percent-encoded path segment; `None` when the result is not UTF-8.
+pub fn path_segment(raw: &str) -> Option<String> {
+    percent_encoding::percent_decode_str(raw).decode_utf8().ok().map(|s| s.into_owned())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn user_ids_are_canonical_positive_integers() {
+        assert_eq!(user_id("1"), Some(1));
+        assert_eq!(user_id("42"), Some(42));
+        assert_eq!(user_id("9223372036854775807"), Some(i64::MAX as u64));
+        for bad in ["", "0", "007", "-1", "+1", "1.0", "abc", " 1", "1 ", "9223372036854775808", "99999999999999999999"] {
+            assert_eq!(user_id(bad), None, "{bad:?}");
+        }
+    }
+
+    #[test]
+    fn path_segments_are_percent_decoded() {
+        assert_eq!(path_segment("abc123").as_deref(), Some("abc123"));
+        assert_eq!(path_segment("a%20b").as_deref(), Some("a b"));
+        assert_eq!(path_segment("a%2Fb").as_deref(), Some("a/b"));
+        assert_eq!(path_segment("%FF"), None);
+    }
+}
