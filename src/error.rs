@@ -20,15 +20,27 @@ pub enum ApiError {
     /// 400: the request is malformed in a way the handler explains (e.g. required fields missing).
     #[error("{0}")]
     BadRequest(String),
+    /// 400: the body has a field the endpoint does not know (a typo would otherwise be ignored).
+    #[error("unknown field `{0}`")]
+    UnknownField(String),
+    /// 400: a query parameter is malformed or out of range.
+    #[error("invalid query parameter `{name}`: {reason}")]
+    InvalidParameter { name: &'static str, reason: String },
     /// 404: the resource does not exist (or has expired).
     #[error("{0}")]
     NotFound(String),
     /// 405: the path exists but not for this method; `allow` lists the methods it takes.
     #[error("method not allowed")]
     MethodNotAllowed { allow: String },
+    /// 412: `If-Match` names none of the resource's current ETags.
+    #[error("precondition failed")]
+    PreconditionFailed,
     /// 415: the body is not declared as JSON.
     #[error("unsupported media type")]
     UnsupportedMediaType,
+    /// 422: a field is well-formed JSON but its value is not acceptable.
+    #[error("invalid field `{field}`: {reason}")]
+    InvalidField { field: &'static str, reason: String },
     /// 503: Redis cannot be reached; the client may retry later.
     #[error("storage unavailable: {0}")]
     Unavailable(String),
@@ -52,7 +64,13 @@ const RETRY_AFTER_SECONDS: &str = "1";
 impl ApiError {
     pub fn status(&self) -> u16 {
         match self {
-            ApiError::InvalidJson(_) | ApiError::NotAnObject | ApiError::BadRequest(_) => 400,
+            ApiError::InvalidJson(_)
+            | ApiError::NotAnObject
+            | ApiError::BadRequest(_)
+            | ApiError::UnknownField(_)
+            | ApiError::InvalidParameter { .. } => 400,
+            ApiError::PreconditionFailed => 412,
+            ApiError::InvalidField { .. } => 422,
             ApiError::NotFound(_) => 404,
             ApiError::MethodNotAllowed { .. } => 405,
             ApiError::UnsupportedMediaType => 415,
@@ -73,6 +91,11 @@ impl ApiError {
             }
             ApiError::Unavailable(_) => "Service indisponible : la base Redis ne répond pas".into(),
             ApiError::Internal(_) => "Erreur interne du serveur".into(),
+            // Only the /v1 API raises these; they are rendered as problems there.
+            ApiError::UnknownField(_)
+            | ApiError::InvalidParameter { .. }
+            | ApiError::PreconditionFailed
+            | ApiError::InvalidField { .. } => self.to_string(),
         }
     }
 
@@ -82,7 +105,13 @@ impl ApiError {
             ApiError::InvalidJson(e) => ("Bad Request", format!("the request body is not valid JSON: {e}")),
             ApiError::NotAnObject => ("Bad Request", "the request body must be a JSON object".into()),
             ApiError::BadRequest(m) => ("Bad Request", m.clone()),
+            ApiError::UnknownField(_) | ApiError::InvalidParameter { .. } => ("Bad Request", self.to_string()),
             ApiError::NotFound(m) => ("Not Found", m.clone()),
+            ApiError::PreconditionFailed => (
+                "Precondition Failed",
+                "the resource has changed since you read it: If-Match names none of its current ETags".into(),
+            ),
+            ApiError::InvalidField { field, reason } => ("Unprocessable Content", format!("`{field}`: {reason}")),
             ApiError::MethodNotAllowed { allow } => (
                 "Method Not Allowed",
                 format!("this resource allows: {allow}"),

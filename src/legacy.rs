@@ -10,6 +10,7 @@ use spin_sdk::http::{Params, Request, Response};
 
 use crate::error::ApiError;
 use crate::request;
+use crate::store::{Precondition, WriteOutcome};
 use crate::{clock, store};
 
 /// How long a session created through `/create_session` lives, as in the original.
@@ -28,8 +29,8 @@ pub fn create_user(req: Request, _: Params) -> Result<Response, ApiError> {
     let (Some(nom), Some(prenom)) = (non_empty_str(&body, "nom"), non_empty_str(&body, "prenom")) else {
         return Err(ApiError::BadRequest(USER_FIELDS_REQUIRED.into()));
     };
-    let user = store::open()?.create_user(nom, prenom, &clock::now())?;
-    Ok(flask_response(201, &json!({ "message": "Utilisateur créé", "user_id": user.id })))
+    let created = store::open()?.create_user(nom, prenom, &clock::now())?;
+    Ok(flask_response(201, &json!({ "message": "Utilisateur créé", "user_id": created.user.id })))
 }
 
 /// `GET /get_user/<id>` → `200 {"id", "nom", "prenom"}`.
@@ -38,14 +39,17 @@ pub fn get_user(_: Request, params: Params) -> Result<Response, ApiError> {
     let user = store::open()?
         .get_user(id)?
         .ok_or_else(|| ApiError::NotFound(USER_NOT_FOUND.into()))?;
-    Ok(flask_response(200, &original_user(&user)))
+    Ok(flask_response(200, &original_user(&user.user)))
 }
 
 /// `DELETE /delete_user/<id>` → `200 {"message"}`.
 pub fn delete_user(_: Request, params: Params) -> Result<Response, ApiError> {
     let id = user_id_param(&params)?;
-    if !store::open()?.delete_user(id)? {
-        return Err(ApiError::NotFound(USER_NOT_FOUND.into()));
+    match store::open()?.delete_user(id, &Precondition::None)? {
+        WriteOutcome::Done(()) => {}
+        WriteOutcome::Missing | WriteOutcome::PreconditionFailed => {
+            return Err(ApiError::NotFound(USER_NOT_FOUND.into()))
+        }
     }
     Ok(flask_response(200, &json!({ "message": "Utilisateur supprimé" })))
 }
@@ -57,7 +61,7 @@ pub fn list_users(_: Request, _: Params) -> Result<Response, ApiError> {
     let mut after = 0;
     loop {
         let page = store.list_users(after, LIST_BATCH)?;
-        users.extend(page.users.iter().map(original_user));
+        users.extend(page.users.iter().map(|stored| original_user(&stored.user)));
         match page.next_after {
             Some(next) => after = next,
             None => break,

@@ -6,9 +6,13 @@
 mod clock;
 mod config;
 mod error;
+mod health;
 mod legacy;
 mod request;
+mod response;
+mod sessions;
 mod store;
+mod users;
 
 use spin_sdk::http::{Method, Params, Request, Response, Router};
 use spin_sdk::http_component;
@@ -33,6 +37,15 @@ fn routes() -> Router {
     resource(&mut router, "/list_users", original, &[(Method::Get, legacy::list_users)]);
     resource(&mut router, "/create_session", original, &[(Method::Post, legacy::create_session)]);
     resource(&mut router, "/get_session/:session_id", original, &[(Method::Get, legacy::get_session)]);
+
+    // The versioned API.
+    let problem = Dialect::Problem;
+    resource(&mut router, "/v1/users", problem, &[(Method::Get, users::list), (Method::Post, users::create)]);
+    resource(&mut router, "/v1/users/:id", problem, &[(Method::Get, users::get), (Method::Patch, users::update), (Method::Delete, users::delete)]);
+    resource(&mut router, "/v1/users/:id/sessions", problem, &[(Method::Get, users::list_sessions), (Method::Delete, users::revoke_sessions)]);
+    resource(&mut router, "/v1/sessions", problem, &[(Method::Post, sessions::create)]);
+    resource(&mut router, "/v1/sessions/:id", problem, &[(Method::Get, sessions::get), (Method::Patch, sessions::update), (Method::Delete, sessions::delete)]);
+    resource(&mut router, "/healthz", problem, &[(Method::Get, health::check)]);
 
     for unknown in ["/", "/*"] {
         router.any(unknown, |_: Request, _: Params| {

@@ -5,6 +5,7 @@ use serde_json::{Map, Value};
 use spin_sdk::http::Request;
 
 use crate::error::ApiError;
+use crate::store::Precondition;
 
 /// Whether the request declares a JSON body (`application/json`, or any `+json` type).
 fn declares_json(req: &Request) -> bool {
@@ -26,6 +27,41 @@ pub fn json_object(req: &Request) -> Result<Map<String, Value>, ApiError> {
         Ok(_) => Err(ApiError::NotAnObject),
         Err(e) => Err(ApiError::InvalidJson(e.to_string())),
     }
+}
+
+/// Parses a `/v1` body: a JSON object whose fields are all in `allowed` (400 otherwise).
+pub fn json_body(req: &Request, allowed: &[&str]) -> Result<Map<String, Value>, ApiError> {
+    let body = json_object(req)?;
+    if let Some(unknown) = body.keys().find(|k| !allowed.contains(&k.as_str())) {
+        return Err(ApiError::UnknownField(unknown.clone()));
+    }
+    Ok(body)
+}
+
+/// The value of a query parameter (percent-decoded), if present.
+pub fn query_param(req: &Request, name: &str) -> Option<String> {
+    form_urlencoded::parse(req.query().as_bytes())
+        .find(|(k, _)| k == name)
+        .map(|(_, v)| v.into_owned())
+}
+
+/// Parses `If-Match`: absent, `*`, or a list of strong ETags. Weak ETags (`W/"..."`) never match a
+/// strong comparison, so they are kept as impossible values.
+pub fn if_match(req: &Request) -> Precondition {
+    let Some(value) = req.header("if-match").and_then(|v| v.as_str()) else {
+        return Precondition::None;
+    };
+    if value.trim() == "*" {
+        return Precondition::Exists;
+    }
+    let tags = value
+        .split(',')
+        .map(str::trim)
+        .filter(|t| !t.is_empty())
+        .map(|t| t.strip_prefix('"').and_then(|t| t.strip_suffix('"')).unwrap_or("!").to_owned())
+        .map(|t| if t.contains(',') || t.is_empty() { "!".to_owned() } else { t })
+        .collect();
+    Precondition::OneOf(tags)
 }
 
 /// Parses a user id as the service writes them: a positive decimal integer, no sign, no leading

@@ -1,0 +1,13 @@
+//! `GET /healthz`: whether the service can reach Redis.
+
+use serde_json::json;
+use spin_sdk::http::{Params, Request, Response};
+
+use crate::error::ApiError;
+use crate::{response, store};
+
+/// `200 {"status": "ok"}` when Redis answers `PING`, `503` problem when it does not.
+pub fn check(_: Request, _: Params) -> Result<Response, ApiError> {
+    store::open()?.ping()?;
+    Ok(response::json(200, &json!({ "status": "ok" })))
+}

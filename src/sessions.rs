@@ -1,0 +1,128 @@
+//! `/v1/sessions`: sessions with service-generated ids that can be read, refreshed (sliding
+//! expiry), and revoked, optionally tied to a user.
+
+use base64::Engine as _;
+use serde_json::{json, Map, Value};
+use spin_sdk::http::{Params, Request, Response};
+
+use crate::error::ApiError;
+use crate::store::{self, Session, SessionUpdate};
+use crate::{clock, config, request, response};
+
+/// Random bytes in a session id: 192 bits from the host's CSPRNG, 32 URL-safe characters.
+const SESSION_ID_BYTES: usize = 24;
+/// The longest session id looked up; longer ones cannot exist.
+const MAX_SESSION_ID_BYTES: usize = 256;
+
+/// `POST /v1/sessions` `{"user_id"?, "data"?, "ttl_seconds"?}` → `201` with `Location`.
+pub fn create(req: Request, _: Params) -> Result<Response, ApiError> {
+    let body = request::json_body(&req, &["user_id", "data", "ttl_seconds"])?;
+    let user_id = match body.get("user_id") {
+        None | Some(Value::Null) => None,
+        Some(v) => Some(v.as_u64().filter(|id| (1..=i64::MAX as u64).contains(id)).ok_or(ApiError::InvalidField {
+            field: "user_id",
+            reason: "must be a positive integer".into(),
+        })?),
+    };
+    let data = body.get("data").cloned().unwrap_or_else(|| json!({}));
+    let ttl_seconds = match ttl_field(&body)? {
+        Some(ttl) => ttl,
+        None => config::session_ttl_seconds()?,
+    };
+    let id = new_session_id()?;
+    let created_at = clock::now();
+    let created = store::open()?.create_session(&id, user_id, &data.to_string(), ttl_seconds * 1000, &created_at)?;
+    if !created {
+        return Err(ApiError::InvalidField {
+            field: "user_id",
+            reason: format!("user {} does not exist", user_id.unwrap_or_default()),
+        });
+    }
+    let location = format!("{}/v1/sessions/{id}", response::base_path(&req));
+    let body = json!({
+        "id": id,
+        "user_id": user_id,
+        "data": data,
+        "created_at": created_at,
+        "expires_at": clock::now_plus_ms(ttl_seconds * 1000),
+        "ttl_seconds": ttl_seconds,
+    });
+    let mut res = response::json(201, &body);
+    res.set_header("location", location);
+    Ok(res)
+}
+
+/// `GET /v1/sessions/<id>` → the session with its remaining `ttl_seconds`.
+pub fn get(_: Request, params: Params) -> Result<Response, ApiError> {
+    let id = session_id(&params)?;
+    let session = store::open()?.get_session(&id)?.ok_or_else(not_found)?;
+    Ok(response::json(200, &session_json(&session)?))
+}
+
+/// `PATCH /v1/sessions/<id>` `{"data"?, "ttl_seconds"?}`: replaces the data and/or restarts the
+/// expiry from now (sliding sessions).
+pub fn update(req: Request, params: Params) -> Result<Response, ApiError> {
+    let id = session_id(&params)?;
+    let body = request::json_body(&req, &["data", "ttl_seconds"])?;
+    let update = SessionUpdate {
+        data: body.get("data").map(Value::to_string),
+        ttl_ms: ttl_field(&body)?.map(|s| s * 1000),
+    };
+    let session = store::open()?.update_session(&id, &update)?.ok_or_else(not_found)?;
+    Ok(response::json(200, &session_json(&session)?))
+}
+
+/// `DELETE /v1/sessions/<id>` → `204` (log out).
+pub fn delete(_: Request, params: Params) -> Result<Response, ApiError> {
+    let id = session_id(&params)?;
+    if !store::open()?.delete_session(&id)? {
+        return Err(not_found());
+    }
+    Ok(response::no_content())
+}
+
+/// A session as the API shows it.
+pub fn session_json(session: &Session) -> Result<Value, ApiError> {
+    let data: Value = serde_json::from_slice(&session.data)
+        .map_err(|e| ApiError::Internal(format!("stored session data is not JSON: {e}")))?;
+    Ok(json!({
+        "id": session.id,
+        "user_id": session.user_id,
+        "data": data,
+        "created_at": session.created_at,
+        "expires_at": session.ttl_ms.map(clock::now_plus_ms),
+        "ttl_seconds": session.ttl_ms.map(|ms| ms.div_ceil(1000)),
+    }))
+}
+
+/// `ttl_seconds`: absent → `None`; present → an integer from 1 to the `session_max_ttl_seconds`
+/// variable (422 otherwise). The variable is only read when a client asks for a TTL.
+fn ttl_field(body: &Map<String, Value>) -> Result<Option<u64>, ApiError> {
+    let Some(value) = body.get("ttl_seconds") else { return Ok(None) };
+    let max = config::session_max_ttl_seconds()?;
+    value
+        .as_u64()
+        .filter(|ttl| (1..=max).contains(ttl))
+        .map(Some)
+        .ok_or(ApiError::InvalidField { field: "ttl_seconds", reason: format!("must be an integer from 1 to {max}") })
+}
+
+/// A fresh session id from the host's CSPRNG (WASI `random_get`).
+fn new_session_id() -> Result<String, ApiError> {
+    let mut bytes = [0u8; SESSION_ID_BYTES];
+    getrandom::fill(&mut bytes).map_err(|e| ApiError::Internal(format!("no randomness from the host: {e}")))?;
+    Ok(base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(bytes))
+}
+
+/// A session id from the path: any id the original API may have written, percent-decoded.
+fn session_id(params: &Params) -> Result<String, ApiError> {
+    params
+        .get("id")
+        .and_then(request::path_segment)
+        .filter(|id| !id.is_empty() && id.len() <= MAX_SESSION_ID_BYTES)
+        .ok_or_else(not_found)
+}
+
+fn not_found() -> ApiError {
+    ApiError::NotFound("no live session has this id".into())
+}

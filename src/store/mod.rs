@@ -1,0 +1,130 @@
+//! The Redis data layer: every key name and every Lua script of the service lives in this module
+//! (`users.rs`, `sessions.rs`); this file holds the connection and what they share.
+//!
+//! Key layout (the first three are the original Flask service's, so a database it wrote keeps working):
+//! - `user_id_counter`: integer, the last user id handed out (`INCR`).
+//! - `user:<id>`: string, the user as JSON (`{"id","nom","prenom","created_at","updated_at"}`).
+//! - `session:<session_id>`: string, the session's `data` as JSON, with an expiry.
+//! - `users:index`: sorted set of user ids (member and score are both the id). It replaces the
+//!   original's `KEYS user:*`, which blocks Redis and costs O(all keys), and gives ascending-id pages
+//!   in O(log n + page).
+//! - `session_meta:<session_id>`: hash `{user_id, created_at}` of a session created through `/v1`,
+//!   expiring with it. Original sessions have none.
+//! - `user_sessions:<user_id>`: sorted set of the user's session ids scored by expiry time (ms); it
+//!   expires with the user's last session, and expired entries are removed as scripts pass by.
+//!
+//! Every change that touches more than one key is one Lua script, so it is atomic. Scripts are sent
+//! with `EVALSHA` (one round trip) and fall back to `EVAL` when the server's script cache is empty
+//! (`NOSCRIPT`, e.g. after a Redis restart). Spin flattens nested array replies into one flat list,
+//! so scripts reply with flat lists.
+
+mod sessions;
+mod users;
+
+pub use sessions::{Session, SessionUpdate};
+pub use users::{Precondition, StoredUser, User, UserPatch, WriteOutcome};
+
+use spin_sdk::redis::{self, Connection, RedisParameter, RedisResult};
+
+/// What can go wrong talking to Redis, as far as the client of this service is concerned.
+#[derive(Debug)]
+pub enum StoreError {
+    /// Redis could not be reached or is not ready (connection refused or lost, loading): retry later.
+    Unavailable(String),
+    /// Anything else: a bug, bad stored data or a misconfigured address.
+    Internal(String),
+}
+
+/// Opens a connection to the Redis database named by the `redis_address` variable.
+pub fn open() -> Result<Store, crate::error::ApiError> {
+    Ok(Store::open(&crate::config::redis_address()?)?)
+}
+
+/// An open connection to the service's Redis database.
+pub struct Store {
+    conn: Connection,
+}
+
+/// A Lua script run with `EVALSHA`, falling back to `EVAL`.
+struct Script {
+    name: &'static str,
+    source: &'static str,
+}
+
+impl Store {
+    /// Opens a new connection (Spin opens one per call; nothing is pooled across requests).
+    pub fn open(address: &str) -> Result<Store, StoreError> {
+        let conn = Connection::open(address).map_err(classify)?;
+        Ok(Store { conn })
+    }
+
+    /// `PING`: whether Redis answers at all.
+    pub fn ping(&self) -> Result<(), StoreError> {
+        self.conn.execute("PING", &[]).map_err(classify)?;
+        Ok(())
+    }
+
+    /// Runs a script in one round trip, or two when Redis has lost its script cache.
+    fn run(&self, script: &Script, keys: &[&str], args: &[&str]) -> Result<Vec<RedisResult>, StoreError> {
+        let sha = sha1_hex(script.source.as_bytes());
+        let mut params = Vec::with_capacity(2 + keys.len() + args.len());
+        params.push(binary(&sha));
+        params.push(RedisParameter::Int64(keys.len() as i64));
+        params.extend(keys.iter().chain(args).map(|s| binary(s)));
+        match self.conn.execute("EVALSHA", &params) {
+            Err(redis::Error::Other(msg)) if msg.contains("NOSCRIPT") => {
+                params[0] = binary(script.source);
+                self.conn.execute("EVAL", &params).map_err(classify)
+            }
+            other => other.map_err(|e| match classify(e) {
+                StoreError::Internal(msg) => StoreError::Internal(format!("{}: {msg}", script.name)),
+                transient => transient,
+            }),
+        }
+    }
+}
+
+/// The hex SHA-1 of some bytes: script ids for `EVALSHA`, and user ETags.
+pub fn sha1_hex(bytes: &[u8]) -> String {
+    sha1_smol::Sha1::from(bytes).digest().to_string()
+}
+
+fn binary(s: &str) -> RedisParameter {
+    RedisParameter::Binary(s.as_bytes().to_vec())
+}
+
+/// Reads a bulk-string reply element as UTF-8 text.
+fn text(r: &RedisResult) -> Option<&str> {
+    match r {
+        RedisResult::Binary(b) => std::str::from_utf8(b).ok(),
+        RedisResult::Status(s) => Some(s),
+        _ => None,
+    }
+}
+
+fn unexpected(script: &str, reply: &[RedisResult]) -> StoreError {
+    StoreError::Internal(format!("unexpected reply from {script}: {reply:?}"))
+}
+
+/// Sorts Spin's Redis errors into "retry later" and "our fault".
+fn classify(e: redis::Error) -> StoreError {
+    match e {
+        redis::Error::InvalidAddress => StoreError::Internal(
+            "redis_address is not a valid Redis URL or is not in allowed_outbound_hosts".into(),
+        ),
+        redis::Error::TooManyConnections => StoreError::Unavailable("too many Redis connections".into()),
+        redis::Error::TypeError => StoreError::Internal("Redis type error".into()),
+        redis::Error::Other(msg) if is_transient(&msg) => StoreError::Unavailable(msg),
+        redis::Error::Other(msg) => StoreError::Internal(msg),
+    }
+}
+
+/// Whether a Redis error message means the server is unreachable or not ready yet, rather than that
+/// a command was wrong. Spin only hands over the message text, so this looks at the words.
+fn is_transient(msg: &str) -> bool {
+    const MARKERS: &[&str] = &[
+        "connection", "Connection", "refused", "reset", "broken pipe", "Broken pipe", "os error",
+        "timed out", "closed", "EOF", "LOADING", "BUSY", "MASTERDOWN", "TRYAGAIN",
+    ];
+    MARKERS.iter().any(|m| msg.contains(m))
+}

@@ -1,0 +1,149 @@
+//! `/v1/users`: create, list (cursor pages), read, update (`If-Match`) and delete users.
+
+use base64::Engine as _;
+use serde_json::{json, Map, Value};
+use spin_sdk::http::{Params, Request, Response};
+
+use crate::error::ApiError;
+use crate::request;
+use crate::response;
+use crate::store::{self, StoredUser, UserPatch, WriteOutcome};
+use crate::{clock, sessions};
+
+/// Page size of `GET /v1/users` when `limit` is not given, and the most it may ask for.
+const DEFAULT_PAGE: u32 = 50;
+const MAX_PAGE: u32 = 1000;
+/// The longest `nom` or `prenom` accepted, in characters.
+const MAX_NAME_CHARS: usize = 200;
+
+/// `POST /v1/users` `{"nom", "prenom"}` → `201` with `Location` and `ETag`.
+pub fn create(req: Request, _: Params) -> Result<Response, ApiError> {
+    let body = request::json_body(&req, &["nom", "prenom"])?;
+    let nom = name(&body, "nom")?.ok_or(ApiError::InvalidField { field: "nom", reason: "is required".into() })?;
+    let prenom = name(&body, "prenom")?.ok_or(ApiError::InvalidField { field: "prenom", reason: "is required".into() })?;
+    let stored = store::open()?.create_user(nom, prenom, &clock::now())?;
+    let location = format!("{}/v1/users/{}", response::base_path(&req), stored.user.id);
+    Ok(user_response(201, &stored, Some(&location)))
+}
+
+/// `GET /v1/users?limit=&cursor=` → `{"items": [...], "next_cursor": "..." | null}`.
+pub fn list(req: Request, _: Params) -> Result<Response, ApiError> {
+    let limit = match request::query_param(&req, "limit") {
+        None => DEFAULT_PAGE,
+        Some(raw) => raw.parse().ok().filter(|l| (1..=MAX_PAGE).contains(l)).ok_or_else(|| {
+            ApiError::InvalidParameter { name: "limit", reason: format!("must be an integer from 1 to {MAX_PAGE}") }
+        })?,
+    };
+    let after = match request::query_param(&req, "cursor") {
+        None => 0,
+        Some(cursor) => decode_cursor(&cursor).ok_or_else(|| ApiError::InvalidParameter {
+            name: "cursor",
+            reason: "is not a cursor this API returned".into(),
+        })?,
+    };
+    let page = store::open()?.list_users(after, limit)?;
+    let items: Vec<Value> = page.users.iter().map(|u| user_json(u)).collect();
+    let next_cursor = page.next_after.map(encode_cursor);
+    Ok(response::json(200, &json!({ "items": items, "next_cursor": next_cursor })))
+}
+
+/// `GET /v1/users/<id>` → the user with its `ETag`.
+pub fn get(_: Request, params: Params) -> Result<Response, ApiError> {
+    let id = user_id(&params)?;
+    let stored = store::open()?.get_user(id)?.ok_or_else(|| not_found(id))?;
+    Ok(user_response(200, &stored, None))
+}
+
+/// `PATCH /v1/users/<id>` with any of `nom`, `prenom`; honours `If-Match`.
+pub fn update(req: Request, params: Params) -> Result<Response, ApiError> {
+    let id = user_id(&params)?;
+    let body = request::json_body(&req, &["nom", "prenom"])?;
+    let patch = UserPatch {
+        nom: name(&body, "nom")?.map(str::to_owned),
+        prenom: name(&body, "prenom")?.map(str::to_owned),
+    };
+    match store::open()?.update_user(id, &patch, &request::if_match(&req), &clock::now())? {
+        WriteOutcome::Done(stored) => Ok(user_response(200, &stored, None)),
+        WriteOutcome::Missing => Err(not_found(id)),
+        WriteOutcome::PreconditionFailed => Err(ApiError::PreconditionFailed),
+    }
+}
+
+/// `DELETE /v1/users/<id>` → `204`; the user's sessions go with it. Honours `If-Match`.
+pub fn delete(req: Request, params: Params) -> Result<Response, ApiError> {
+    let id = user_id(&params)?;
+    match store::open()?.delete_user(id, &request::if_match(&req))? {
+        WriteOutcome::Done(()) => Ok(response::no_content()),
+        WriteOutcome::Missing => Err(not_found(id)),
+        WriteOutcome::PreconditionFailed => Err(ApiError::PreconditionFailed),
+    }
+}
+
+/// `GET /v1/users/<id>/sessions` → the user's live sessions.
+pub fn list_sessions(_: Request, params: Params) -> Result<Response, ApiError> {
+    let id = user_id(&params)?;
+    let found = store::open()?.list_user_sessions(id)?.ok_or_else(|| not_found(id))?;
+    let items = found.iter().map(sessions::session_json).collect::<Result<Vec<_>, _>>()?;
+    Ok(response::json(200, &json!({ "items": items })))
+}
+
+/// `DELETE /v1/users/<id>/sessions` → `{"revoked": n}`: logs the user out everywhere.
+pub fn revoke_sessions(_: Request, params: Params) -> Result<Response, ApiError> {
+    let id = user_id(&params)?;
+    let revoked = store::open()?.revoke_user_sessions(id)?.ok_or_else(|| not_found(id))?;
+    Ok(response::json(200, &json!({ "revoked": revoked })))
+}
+
+pub fn user_json(stored: &StoredUser) -> Value {
+    let u = &stored.user;
+    json!({ "id": u.id, "nom": u.nom, "prenom": u.prenom, "created_at": u.created_at, "updated_at": u.updated_at })
+}
+
+fn user_response(status: u16, stored: &StoredUser, location: Option<&str>) -> Response {
+    let mut builder = Response::builder();
+    builder
+        .status(status)
+        .header("content-type", "application/json")
+        .header("etag", format!("\"{}\"", stored.etag));
+    if let Some(location) = location {
+        builder.header("location", location);
+    }
+    builder.body(user_json(stored).to_string()).build()
+}
+
+/// A `nom` or `prenom` field: absent → `None`; present → a non-blank string of at most
+/// `MAX_NAME_CHARS` characters without control characters (422 otherwise).
+fn name<'a>(body: &'a Map<String, Value>, field: &'static str) -> Result<Option<&'a str>, ApiError> {
+    let invalid = |reason: &str| ApiError::InvalidField { field, reason: reason.into() };
+    match body.get(field) {
+        None => Ok(None),
+        Some(Value::String(s)) if s.trim().is_empty() => Err(invalid("must not be empty")),
+        Some(Value::String(s)) if s.chars().count() > MAX_NAME_CHARS => {
+            Err(invalid(&format!("must be at most {MAX_NAME_CHARS} characters")))
+        }
+        Some(Value::String(s)) if s.chars().any(char::is_control) => Err(invalid("must not contain control characters")),
+        Some(Value::String(s)) => Ok(Some(s)),
+        Some(_) => Err(invalid("must be a string")),
+    }
+}
+
+fn user_id(params: &Params) -> Result<u64, ApiError> {
+    params
+        .get("id")
+        .and_then(request::user_id)
+        .ok_or_else(|| ApiError::NotFound("no user has this id".into()))
+}
+
+fn not_found(id: u64) -> ApiError {
+    ApiError::NotFound(format!("user {id} does not exist"))
+}
+
+/// Cursors are opaque to clients: the last id of the page, base64url-encoded.
+fn encode_cursor(after: u64) -> String {
+    base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(after.to_string())
+}
+
+fn decode_cursor(cursor: &str) -> Option<u64> {
+    let bytes = base64::engine::general_purpose::URL_SAFE_NO_PAD.decode(cursor).ok()?;
+    request::user_id(std::str::from_utf8(&bytes).ok()?)
+}

@@ -1,0 +1,9 @@
+//! HTTP tests of the service, run against the real `.wasm` under the project's Spin test host
+//! (`tests/spin-test-host`) with a redis-server of their own — or, when `APP_URL` is set, against an
+//! already running server such as a real `spin up` (see README.md). One file per resource.
+
+mod helpers;
+
+mod original_sessions;
+mod original_users;
+mod redis_cost;

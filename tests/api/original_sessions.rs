@@ -1,0 +1,121 @@
+//! The original service's session endpoints: `/create_session` and `/get_session/<session_id>`.
+
+use std::time::Duration;
+
+use serde_json::json;
+
+use crate::helpers::{redis_snapshot, unique, TestApp};
+
+const NOT_FOUND: &str = "Session introuvable ou expirée";
+const CREATED: &str = "Session enregistrée";
+
+#[test]
+fn create_then_get_returns_the_data() {
+    let app = TestApp::spawn();
+    let id = unique("abc");
+    let data = json!({ "user_id": 1, "panier": ["pomme", "poire"], "nested": { "a": [1, 2.5, null, true] } });
+    app.post_json("/create_session", &json!({ "session_id": id, "data": data })).assert(201, json!({ "message": CREATED }));
+    app.get(&format!("/get_session/{id}")).assert(200, data);
+}
+
+#[test]
+fn data_defaults_to_an_empty_object() {
+    let app = TestApp::spawn();
+    let id = unique("nodata");
+    app.post_json("/create_session", &json!({ "session_id": id })).assert(201, json!({ "message": CREATED }));
+    app.get(&format!("/get_session/{id}")).assert(200, json!({}));
+}
+
+#[test]
+fn creating_again_replaces_the_data() {
+    let app = TestApp::spawn();
+    let id = unique("again");
+    app.post_json("/create_session", &json!({ "session_id": id, "data": { "v": 1 } })).assert(201, json!({ "message": CREATED }));
+    app.post_json("/create_session", &json!({ "session_id": id, "data": { "v": 2 } })).assert(201, json!({ "message": CREATED }));
+    app.get(&format!("/get_session/{id}")).assert(200, json!({ "v": 2 }));
+}
+
+#[test]
+fn the_session_key_expires_after_an_hour() {
+    let app = TestApp::spawn();
+    let Some(mut redis) = app.redis() else { return };
+    let id = unique("ttl");
+    app.post_json("/create_session", &json!({ "session_id": id, "data": { "a": 1 } })).assert(201, json!({ "message": CREATED }));
+    let ttl: i64 = redis::cmd("TTL").arg(format!("session:{id}")).query(&mut redis).unwrap();
+    assert!((3590..=3600).contains(&ttl), "TTL was {ttl}");
+    let stored: String = redis::cmd("GET").arg(format!("session:{id}")).query(&mut redis).unwrap();
+    assert_eq!(serde_json::from_str::<serde_json::Value>(&stored).unwrap(), json!({ "a": 1 }));
+}
+
+#[test]
+fn an_expired_session_is_not_found() {
+    let app = TestApp::spawn();
+    let Some(mut redis) = app.redis() else { return };
+    let id = unique("expiring");
+    app.post_json("/create_session", &json!({ "session_id": id })).assert(201, json!({ "message": CREATED }));
+    app.get(&format!("/get_session/{id}")).assert(200, json!({}));
+    redis::cmd("PEXPIRE").arg(format!("session:{id}")).arg(200).exec(&mut redis).unwrap();
+    std::thread::sleep(Duration::from_millis(400));
+    app.get(&format!("/get_session/{id}")).assert(404, json!({ "error": NOT_FOUND }));
+}
+
+#[test]
+fn unknown_session_is_not_found() {
+    let app = TestApp::spawn();
+    app.get(&format!("/get_session/{}", unique("never"))).assert(404, json!({ "error": NOT_FOUND }));
+}
+
+#[test]
+fn missing_session_id_is_rejected() {
+    let app = TestApp::spawn();
+    for body in [json!({}), json!({ "data": {} }), json!({ "session_id": "" }), json!({ "session_id": null }), json!({ "session_id": [1] })] {
+        app.post_json("/create_session", &body).assert(400, json!({ "error": "session_id manquant" }));
+    }
+}
+
+#[test]
+fn an_integer_session_id_works_as_in_the_original() {
+    let app = TestApp::spawn();
+    let id = 9_000_000_000u64 + std::process::id() as u64;
+    app.post_json("/create_session", &json!({ "session_id": id, "data": [1] })).assert(201, json!({ "message": CREATED }));
+    app.get(&format!("/get_session/{id}")).assert(200, json!([1]));
+}
+
+#[test]
+fn malformed_bodies_are_rejected_and_write_nothing() {
+    let Some(app) = TestApp::spawn_private(&[]) else { return };
+    let mut redis = app.redis().unwrap();
+    let before = redis_snapshot(&mut redis);
+    for (body, content_type, status) in [
+        ("{\"session_id\": ", "application/json", 400),
+        ("[\"abc\"]", "application/json", 400),
+        ("null", "application/json", 400),
+        ("{\"session_id\": \"abc\"}", "text/plain", 415),
+        ("{\"session_id\": \"abc\"}", "application/x-www-form-urlencoded", 415),
+    ] {
+        let res = app.send(app.request("POST", "/create_session").header("content-type", content_type).body(body));
+        assert_eq!(res.status, status, "{body:?} as {content_type}: {}", res.text());
+        assert!(res.json()["error"].is_string());
+    }
+    assert_eq!(redis_snapshot(&mut redis), before);
+}
+
+#[test]
+fn a_session_written_by_the_flask_service_is_readable() {
+    let Some(app) = TestApp::spawn_private(&[]) else { return };
+    let mut redis = app.redis().unwrap();
+    redis::cmd("SETEX").arg("session:flask1").arg(3600).arg(r#"{"theme": "sombre", "caf\u00e9": true}"#).exec(&mut redis).unwrap();
+    let res = app.get("/get_session/flask1");
+    res.assert(200, json!({ "theme": "sombre", "café": true }));
+    assert_eq!(res.text(), "{\"caf\\u00e9\":true,\"theme\":\"sombre\"}\n");
+}
+
+#[test]
+fn wrong_methods_get_405() {
+    let app = TestApp::spawn();
+    for (method, path, allow) in [("GET", "/create_session", "POST"), ("DELETE", "/get_session/x", "GET")] {
+        let res = app.send(app.request(method, path));
+        assert_eq!(res.header("allow"), Some(allow));
+        res.assert(405, json!({ "error": "Méthode non autorisée" }));
+    }
+}

@@ -1,0 +1,206 @@
+//! The original service's user endpoints: `/create_user`, `/get_user/<id>`, `/delete_user/<id>`,
+//! `/list_users`, with the exact statuses and bodies their users know.
+
+use serde_json::{json, Value};
+
+use crate::helpers::{redis_snapshot, unique, TestApp};
+
+const NOT_FOUND: &str = "Utilisateur non trouvé";
+const FIELDS_REQUIRED: &str = "Les champs 'nom' et 'prenom' sont obligatoires";
+
+fn create(app: &TestApp, nom: &str, prenom: &str) -> u64 {
+    let res = app.post_json("/create_user", &json!({ "nom": nom, "prenom": prenom }));
+    assert_eq!(res.status, 201, "{}", res.text());
+    let body = res.json();
+    assert_eq!(body["message"], "Utilisateur créé");
+    body["user_id"].as_u64().expect("user_id is an integer")
+}
+
+#[test]
+fn create_then_get_returns_the_user() {
+    let app = TestApp::spawn();
+    let nom = unique("Doe");
+    let id = create(&app, &nom, "John");
+    app.get(&format!("/get_user/{id}")).assert(200, json!({ "id": id, "nom": nom, "prenom": "John" }));
+}
+
+#[test]
+fn first_user_of_an_empty_database_gets_id_1_and_flask_bytes() {
+    let Some(app) = TestApp::spawn_private(&[]) else { return };
+    let res = app.post_json("/create_user", &json!({ "nom": "Doe", "prenom": "John" }));
+    assert_eq!(res.status, 201);
+    assert_eq!(res.header("content-type"), Some("application/json"));
+    // Byte-for-byte what Flask's jsonify answered.
+    assert_eq!(res.text(), "{\"message\":\"Utilisateur cr\\u00e9\\u00e9\",\"user_id\":1}\n");
+    let res = app.get("/get_user/1");
+    assert_eq!(res.text(), "{\"id\":1,\"nom\":\"Doe\",\"prenom\":\"John\"}\n");
+}
+
+#[test]
+fn the_original_keys_are_written() {
+    let Some(app) = TestApp::spawn_private(&[]) else { return };
+    let id = create(&app, "Doe", "John");
+    let mut redis = app.redis().unwrap();
+    let counter: u64 = redis::cmd("GET").arg("user_id_counter").query(&mut redis).unwrap();
+    assert_eq!(counter, id);
+    let stored: String = redis::cmd("GET").arg(format!("user:{id}")).query(&mut redis).unwrap();
+    let stored: Value = serde_json::from_str(&stored).unwrap();
+    assert_eq!((&stored["id"], &stored["nom"], &stored["prenom"]), (&json!(id), &json!("Doe"), &json!("John")));
+}
+
+#[test]
+fn a_user_written_by_the_flask_service_is_readable_and_deletable() {
+    let Some(app) = TestApp::spawn_private(&[]) else { return };
+    let mut redis = app.redis().unwrap();
+    // Exactly what redis-py stored: json.dumps with its default separators and ASCII escapes.
+    redis::cmd("SET").arg("user:7").arg(r#"{"id": 7, "nom": "Z\u00fcrcher", "prenom": "Ana"}"#).exec(&mut redis).unwrap();
+    app.get("/get_user/7").assert(200, json!({ "id": 7, "nom": "Zürcher", "prenom": "Ana" }));
+    app.delete("/delete_user/7").assert(200, json!({ "message": "Utilisateur supprimé" }));
+    app.get("/get_user/7").assert(404, json!({ "error": NOT_FOUND }));
+}
+
+#[test]
+fn unknown_and_malformed_ids_are_not_found() {
+    let app = TestApp::spawn();
+    for path in ["999999999999", "abc", "0", "-1", "007", "1.5", "99999999999999999999999", "1%2F2"] {
+        app.get(&format!("/get_user/{path}")).assert(404, json!({ "error": NOT_FOUND }));
+        app.delete(&format!("/delete_user/{path}")).assert(404, json!({ "error": NOT_FOUND }));
+    }
+}
+
+#[test]
+fn delete_removes_the_user_once() {
+    let app = TestApp::spawn();
+    let id = create(&app, &unique("Doe"), "John");
+    app.delete(&format!("/delete_user/{id}")).assert(200, json!({ "message": "Utilisateur supprimé" }));
+    app.get(&format!("/get_user/{id}")).assert(404, json!({ "error": NOT_FOUND }));
+    app.delete(&format!("/delete_user/{id}")).assert(404, json!({ "error": NOT_FOUND }));
+    let listed = app.get("/list_users").json();
+    assert!(!listed.as_array().unwrap().iter().any(|u| u["id"] == json!(id)));
+}
+
+#[test]
+fn missing_or_empty_fields_are_rejected() {
+    let app = TestApp::spawn();
+    for body in [
+        json!({}),
+        json!({ "nom": "Doe" }),
+        json!({ "prenom": "John" }),
+        json!({ "nom": "", "prenom": "John" }),
+        json!({ "nom": "Doe", "prenom": "" }),
+        json!({ "nom": null, "prenom": "John" }),
+        json!({ "nom": 5, "prenom": "John" }),
+    ] {
+        app.post_json("/create_user", &body).assert(400, json!({ "error": FIELDS_REQUIRED }));
+    }
+}
+
+#[test]
+fn list_users_returns_every_user_in_ascending_id_order() {
+    let Some(app) = TestApp::spawn_private(&[]) else { return };
+    let ids: Vec<u64> = (0..5).map(|i| create(&app, &format!("Nom{i}"), &format!("Prenom{i}"))).collect();
+    app.delete(&format!("/delete_user/{}", ids[2])).assert(200, json!({ "message": "Utilisateur supprimé" }));
+    let expected: Vec<Value> = [0, 1, 3, 4]
+        .iter()
+        .map(|&i| json!({ "id": ids[i], "nom": format!("Nom{i}"), "prenom": format!("Prenom{i}") }))
+        .collect();
+    app.get("/list_users").assert(200, Value::Array(expected));
+}
+
+#[test]
+fn list_users_of_an_empty_database_is_an_empty_array() {
+    let Some(app) = TestApp::spawn_private(&[]) else { return };
+    let res = app.get("/list_users");
+    assert_eq!((res.status, res.text().as_str()), (200, "[]\n"));
+}
+
+#[test]
+fn list_users_spans_more_than_one_batch() {
+    let Some(app) = TestApp::spawn_private(&[]) else { return };
+    let mut redis = app.redis().unwrap();
+    // 2,500 users written straight into Redis the way the service writes them, to cross the
+    // 1,000-user batch boundary without 2,500 HTTP calls.
+    let mut pipe = redis::pipe();
+    for id in 1..=2500u64 {
+        pipe.cmd("SET").arg(format!("user:{id}")).arg(json!({ "id": id, "nom": "N", "prenom": "P" }).to_string()).ignore();
+        pipe.cmd("ZADD").arg("users:index").arg(id).arg(id).ignore();
+    }
+    pipe.exec(&mut redis).unwrap();
+    let listed = app.get("/list_users").json();
+    let ids: Vec<u64> = listed.as_array().unwrap().iter().map(|u| u["id"].as_u64().unwrap()).collect();
+    assert_eq!(ids, (1..=2500).collect::<Vec<_>>());
+}
+
+#[test]
+fn concurrent_creates_get_distinct_ids_that_are_all_listed() {
+    let app = TestApp::spawn();
+    let prenom = unique("concurrent");
+    let ids: Vec<u64> = std::thread::scope(|s| {
+        let handles: Vec<_> = (0..50).map(|i| {
+            let (app, prenom) = (&app, &prenom);
+            s.spawn(move || create(app, &format!("Nom{i}"), prenom))
+        }).collect();
+        handles.into_iter().map(|h| h.join().unwrap()).collect()
+    });
+    let mut distinct = ids.clone();
+    distinct.sort();
+    distinct.dedup();
+    assert_eq!(distinct.len(), 50, "ids: {ids:?}");
+    let listed = app.get("/list_users").json();
+    let listed_ids: Vec<u64> = listed.as_array().unwrap().iter()
+        .filter(|u| u["prenom"] == json!(prenom))
+        .map(|u| u["id"].as_u64().unwrap())
+        .collect();
+    assert_eq!(listed_ids, distinct, "listed in ascending order, all 50 present");
+}
+
+#[test]
+fn malformed_bodies_are_rejected_and_write_nothing() {
+    let Some(app) = TestApp::spawn_private(&[]) else { return };
+    create(&app, "Doe", "John");
+    let mut redis = app.redis().unwrap();
+    let before = redis_snapshot(&mut redis);
+
+    let cases: [(&str, Option<&str>, u16, &str); 7] = [
+        ("not json", Some("application/json"), 400, "Le corps de la requête n'est pas un JSON valide"),
+        ("{\"nom\": \"Doe\", ", Some("application/json"), 400, "Le corps de la requête n'est pas un JSON valide"),
+        ("", Some("application/json"), 400, "Le corps de la requête n'est pas un JSON valide"),
+        ("[\"Doe\", \"John\"]", Some("application/json"), 400, "Le corps de la requête doit être un objet JSON"),
+        ("\"Doe\"", Some("application/json"), 400, "Le corps de la requête doit être un objet JSON"),
+        ("{\"nom\": \"Doe\", \"prenom\": \"John\"}", Some("text/plain"), 415, "Le corps de la requête doit être du JSON (Content-Type: application/json)"),
+        ("{\"nom\": \"Doe\", \"prenom\": \"John\"}", None, 415, "Le corps de la requête doit être du JSON (Content-Type: application/json)"),
+    ];
+    for (body, content_type, status, message) in cases {
+        let mut req = app.request("POST", "/create_user").body(body);
+        if let Some(ct) = content_type {
+            req = req.header("content-type", ct);
+        }
+        app.send(req).assert(status, json!({ "error": message }));
+    }
+    assert_eq!(redis_snapshot(&mut redis), before, "a rejected request changed Redis");
+}
+
+#[test]
+fn wrong_methods_get_405_with_allow() {
+    let app = TestApp::spawn();
+    for (method, path, allow) in [
+        ("GET", "/create_user", "POST"),
+        ("PUT", "/create_user", "POST"),
+        ("POST", "/get_user/1", "GET"),
+        ("DELETE", "/get_user/1", "GET"),
+        ("GET", "/delete_user/1", "DELETE"),
+        ("POST", "/list_users", "GET"),
+    ] {
+        let res = app.send(app.request(method, path));
+        assert_eq!(res.header("allow"), Some(allow), "{method} {path}");
+        res.assert(405, json!({ "error": "Méthode non autorisée" }));
+    }
+}
+
+#[test]
+fn unicode_names_round_trip() {
+    let app = TestApp::spawn();
+    let nom = format!("{} Zoë 李 🦀 e\u{301}", unique("u"));
+    let id = create(&app, &nom, "Łukasz");
+    app.get(&format!("/get_user/{id}")).assert(200, json!({ "id": id, "nom": nom, "prenom": "Łukasz" }));
+}
