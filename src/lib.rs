@@ -3,11 +3,13 @@
 //! This file is the entry point and the route table. Each resource's handlers live in their own
 //! module; `store` owns every Redis key and script; `error` turns failures into responses.
 
+mod admin;
 mod clock;
 mod config;
 mod error;
 mod health;
 mod legacy;
+mod openapi;
 mod request;
 mod response;
 mod sessions;
@@ -19,54 +21,108 @@ use spin_sdk::http_component;
 
 use crate::error::{ApiError, Dialect};
 
-#[http_component]
-fn handle(req: Request) -> Response {
-    routes().handle(req)
+type Handler = fn(Request, Params) -> Result<Response, ApiError>;
+
+/// One path of the API: its handlers by method, and how its errors are written.
+struct Route {
+    path: &'static str,
+    dialect: Dialect,
+    methods: &'static [(Method, Handler)],
 }
 
-/// Every route the service serves. Routing uses `spin-path-info`, so the app also works when
-/// mounted under a prefix such as `/api/...`.
-fn routes() -> Router {
-    let mut router = Router::suffix();
+const fn route(path: &'static str, dialect: Dialect, methods: &'static [(Method, Handler)]) -> Route {
+    Route { path, dialect, methods }
+}
 
+use Dialect::{Original, Problem};
+use Method::{Delete, Get, Patch, Post};
+
+/// Every route the service serves: the table of contents of the API.
+const ROUTES: &[Route] = &[
     // The original Flask service's endpoints.
-    let original = Dialect::Original;
-    resource(&mut router, "/create_user", original, &[(Method::Post, legacy::create_user)]);
-    resource(&mut router, "/get_user/:id", original, &[(Method::Get, legacy::get_user)]);
-    resource(&mut router, "/delete_user/:id", original, &[(Method::Delete, legacy::delete_user)]);
-    resource(&mut router, "/list_users", original, &[(Method::Get, legacy::list_users)]);
-    resource(&mut router, "/create_session", original, &[(Method::Post, legacy::create_session)]);
-    resource(&mut router, "/get_session/:session_id", original, &[(Method::Get, legacy::get_session)]);
-
+    route("/create_user", Original, &[(Post, legacy::create_user)]),
+    route("/get_user/:id", Original, &[(Get, legacy::get_user)]),
+    route("/delete_user/:id", Original, &[(Delete, legacy::delete_user)]),
+    route("/list_users", Original, &[(Get, legacy::list_users)]),
+    route("/create_session", Original, &[(Post, legacy::create_session)]),
+    route("/get_session/:session_id", Original, &[(Get, legacy::get_session)]),
     // The versioned API.
-    let problem = Dialect::Problem;
-    resource(&mut router, "/v1/users", problem, &[(Method::Get, users::list), (Method::Post, users::create)]);
-    resource(&mut router, "/v1/users/:id", problem, &[(Method::Get, users::get), (Method::Patch, users::update), (Method::Delete, users::delete)]);
-    resource(&mut router, "/v1/users/:id/sessions", problem, &[(Method::Get, users::list_sessions), (Method::Delete, users::revoke_sessions)]);
-    resource(&mut router, "/v1/sessions", problem, &[(Method::Post, sessions::create)]);
-    resource(&mut router, "/v1/sessions/:id", problem, &[(Method::Get, sessions::get), (Method::Patch, sessions::update), (Method::Delete, sessions::delete)]);
-    resource(&mut router, "/healthz", problem, &[(Method::Get, health::check)]);
+    route("/v1/users", Problem, &[(Get, users::list), (Post, users::create)]),
+    route("/v1/users/:id", Problem, &[(Get, users::get), (Patch, users::update), (Delete, users::delete)]),
+    route("/v1/users/:id/sessions", Problem, &[(Get, users::list_sessions), (Delete, users::revoke_sessions)]),
+    route("/v1/sessions", Problem, &[(Post, sessions::create)]),
+    route("/v1/sessions/:id", Problem, &[(Get, sessions::get), (Patch, sessions::update), (Delete, sessions::delete)]),
+    // Operations.
+    route("/healthz", Problem, &[(Get, health::check)]),
+    route("/openapi.json", Problem, &[(Get, openapi::document)]),
+    route("/v1/admin/reindex-users", Problem, &[(Post, admin::reindex_users)]),
+];
 
+#[http_component]
+fn handle(req: Request) -> Response {
+    router().handle(req)
+}
+
+/// Builds the router from `ROUTES`. Routing uses `spin-path-info`, so the app also works when
+/// mounted under a prefix such as `/api/...`.
+fn router() -> Router {
+    let mut router = Router::suffix();
+    for route in ROUTES {
+        let dialect = route.dialect;
+        for (method, handler) in route.methods {
+            let handler = *handler;
+            router.add(route.path, method.clone(), move |req: Request, params: Params| {
+                handler(req, params).unwrap_or_else(|e| e.into_response(dialect))
+            });
+        }
+        // Every other method on a known path: 405 with `Allow`.
+        let allow = route.methods.iter().map(|(m, _)| m.to_string()).collect::<Vec<_>>().join(", ");
+        router.any(route.path, move |_: Request, _: Params| {
+            ApiError::MethodNotAllowed { allow: allow.clone() }.into_response(dialect)
+        });
+    }
     for unknown in ["/", "/*"] {
         router.any(unknown, |_: Request, _: Params| {
-            ApiError::NotFound("no resource at this path".into()).into_response(Dialect::Problem)
+            ApiError::NotFound("no resource at this path".into()).into_response(Problem)
         });
     }
     router
 }
 
-type Handler = fn(Request, Params) -> Result<Response, ApiError>;
+#[cfg(test)]
+mod tests {
+    use super::*;
 
-/// Registers the handlers of one path, and a 405 with `Allow` for every other method.
-fn resource(router: &mut Router, path: &str, dialect: Dialect, methods: &[(Method, Handler)]) {
-    for (method, handler) in methods {
-        let handler = *handler;
-        router.add(path, method.clone(), move |req: Request, params: Params| {
-            handler(req, params).unwrap_or_else(|e| e.into_response(dialect))
-        });
+    /// The OpenAPI document describes exactly the routes the router serves, with the same methods.
+    #[test]
+    fn openapi_document_lists_every_route() {
+        let doc: serde_json::Value = serde_json::from_str(openapi::DOCUMENT).expect("openapi.json is JSON");
+        assert_eq!(doc["openapi"].as_str().map(|v| v.starts_with("3.1")), Some(true));
+        let paths = doc["paths"].as_object().expect("paths");
+        let mut documented: Vec<(String, String)> = paths
+            .iter()
+            .flat_map(|(path, item)| {
+                let methods = item.as_object().expect("path item").keys();
+                methods
+                    .filter(|m| ["get", "post", "put", "patch", "delete", "head", "options"].contains(&m.as_str()))
+                    .map(move |m| (path.clone(), m.to_uppercase()))
+            })
+            .collect();
+        let mut served: Vec<(String, String)> = ROUTES
+            .iter()
+            .flat_map(|r| {
+                // `/get_user/:id` in the router is `/get_user/{id}` in OpenAPI.
+                let path = r
+                    .path
+                    .split('/')
+                    .map(|seg| seg.strip_prefix(':').map(|p| format!("{{{p}}}")).unwrap_or(seg.to_owned()))
+                    .collect::<Vec<_>>()
+                    .join("/");
+                r.methods.iter().map(move |(m, _)| (path.clone(), m.to_string()))
+            })
+            .collect();
+        documented.sort();
+        served.sort();
+        assert_eq!(documented, served);
     }
-    let allow = methods.iter().map(|(m, _)| m.to_string()).collect::<Vec<_>>().join(", ");
-    router.any(path, move |_: Request, _: Params| {
-        ApiError::MethodNotAllowed { allow: allow.clone() }.into_response(dialect)
-    });
 }

@@ -247,4 +247,37 @@ return out
         };
         Ok(UserPage { users, next_after })
     }
+
+    /// Adopts users written by the original Flask service, which kept no index: one `SCAN` batch
+    /// over `user:*`, indexing every `user:<id>` string key it meets and raising `user_id_counter`
+    /// to the highest id seen, so no id is ever handed out twice. Idempotent. Returns the cursor to
+    /// continue from (`0` when the scan is complete) and how many users were newly indexed.
+    pub fn reindex_users_batch(&self, cursor: u64, count: u32) -> Result<(u64, u64), StoreError> {
+        const REINDEX_USERS: Script = Script {
+            name: "REINDEX_USERS",
+            source: r#"
+local scan = redis.call('SCAN', ARGV[1], 'MATCH', 'user:*', 'COUNT', ARGV[2])
+local indexed, highest = 0, 0
+for _, key in ipairs(scan[2]) do
+  local id = string.match(key, '^user:([1-9]%d*)$')
+  if id and string.len(id) <= 18 and redis.call('TYPE', key).ok == 'string' then
+    indexed = indexed + redis.call('ZADD', KEYS[1], id, id)
+    highest = math.max(highest, tonumber(id))
+  end
+end
+if highest > tonumber(redis.call('GET', KEYS[2]) or '0') then
+  redis.call('SET', KEYS[2], string.format('%d', highest))
+end
+return {scan[1], indexed}
+"#,
+        };
+        let reply = self.run(&REINDEX_USERS, &[USERS_INDEX, USER_ID_COUNTER], &[&cursor.to_string(), &count.to_string()])?;
+        match reply.as_slice() {
+            [next, RedisResult::Int64(indexed)] => {
+                let next = text(next).and_then(|c| c.parse().ok()).ok_or_else(|| unexpected(REINDEX_USERS.name, &reply))?;
+                Ok((next, *indexed as u64))
+            }
+            other => Err(unexpected(REINDEX_USERS.name, other)),
+        }
+    }
 }

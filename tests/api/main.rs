@@ -4,6 +4,10 @@
 
 mod helpers;
 
+mod invariants;
+mod operations;
 mod original_sessions;
 mod original_users;
 mod redis_cost;
+mod sessions;
+mod users;

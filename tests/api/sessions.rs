@@ -1,0 +1,216 @@
+//! `/v1/sessions` and `/v1/users/<id>/sessions`: create, read, refresh, revoke.
+
+use std::collections::HashSet;
+use std::time::Duration;
+
+use serde_json::{json, Value};
+
+use crate::helpers::{redis_snapshot, unique, TestApp, TestResponse};
+use crate::users::create_user;
+
+fn create_session(app: &TestApp, body: &Value) -> Value {
+    let res = app.post_json("/v1/sessions", body);
+    assert_eq!(res.status, 201, "{}", res.text());
+    res.json()
+}
+
+fn assert_problem(res: &TestResponse, status: u16) {
+    assert_eq!(res.status, status, "{}", res.text());
+    assert_eq!(res.header("content-type"), Some("application/problem+json"));
+}
+
+fn is_session_id(id: &str) -> bool {
+    id.len() >= 22 && id.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_')
+}
+
+#[test]
+fn create_and_read_a_session() {
+    let app = TestApp::spawn();
+    let user = create_user(&app, "Doe", "John");
+    let res = app.post_json("/v1/sessions", &json!({ "user_id": user["id"], "data": { "theme": "sombre" } }));
+    assert_eq!(res.status, 201, "{}", res.text());
+    let session = res.json();
+    let id = session["id"].as_str().unwrap();
+    assert!(is_session_id(id), "{id}");
+    assert_eq!(res.header("location"), Some(format!("/v1/sessions/{id}").as_str()));
+    assert_eq!((&session["user_id"], &session["data"], &session["ttl_seconds"]), (&user["id"], &json!({ "theme": "sombre" }), &json!(3600)));
+    assert!(session["created_at"].is_string() && session["expires_at"].is_string());
+
+    let got = app.get(&format!("/v1/sessions/{id}")).json();
+    assert_eq!((&got["id"], &got["user_id"], &got["data"], &got["created_at"]), (&session["id"], &user["id"], &session["data"], &session["created_at"]));
+    let ttl = got["ttl_seconds"].as_u64().unwrap();
+    assert!((3590..=3600).contains(&ttl), "{ttl}");
+}
+
+#[test]
+fn defaults_and_anonymous_sessions() {
+    let app = TestApp::spawn();
+    let session = create_session(&app, &json!({}));
+    assert_eq!((&session["user_id"], &session["data"], &session["ttl_seconds"]), (&Value::Null, &json!({}), &json!(3600)));
+    let session = create_session(&app, &json!({ "user_id": null, "data": [1, "two"], "ttl_seconds": 60 }));
+    assert_eq!(session["ttl_seconds"], 60);
+    let got = app.get(&format!("/v1/sessions/{}", session["id"].as_str().unwrap())).json();
+    assert_eq!(got["data"], json!([1, "two"]));
+    assert!(got["ttl_seconds"].as_u64().unwrap() <= 60);
+}
+
+#[test]
+fn ttl_default_and_bound_come_from_variables() {
+    let Some(app) = TestApp::spawn_private(&[("SPIN_VARIABLE_SESSION_TTL_SECONDS", "120"), ("SPIN_VARIABLE_SESSION_MAX_TTL_SECONDS", "600")]) else { return };
+    assert_eq!(create_session(&app, &json!({}))["ttl_seconds"], 120);
+    assert_eq!(create_session(&app, &json!({ "ttl_seconds": 600 }))["ttl_seconds"], 600);
+    assert_problem(&app.post_json("/v1/sessions", &json!({ "ttl_seconds": 601 })), 422);
+}
+
+#[test]
+fn the_session_keys_expire_in_redis() {
+    let app = TestApp::spawn();
+    let Some(mut redis) = app.redis() else { return };
+    let user = create_user(&app, "Doe", "John");
+    let session = create_session(&app, &json!({ "user_id": user["id"], "ttl_seconds": 100 }));
+    let id = session["id"].as_str().unwrap();
+    for key in [format!("session:{id}"), format!("session_meta:{id}"), format!("user_sessions:{}", user["id"])] {
+        let ttl: i64 = redis::cmd("TTL").arg(&key).query(&mut redis).unwrap();
+        assert!((95..=100).contains(&ttl), "{key}: {ttl}");
+    }
+}
+
+#[test]
+fn session_for_a_missing_user_is_422_and_writes_nothing() {
+    let Some(app) = TestApp::spawn_private(&[]) else { return };
+    let mut redis = app.redis().unwrap();
+    let before = redis_snapshot(&mut redis);
+    assert_problem(&app.post_json("/v1/sessions", &json!({ "user_id": 999 })), 422);
+    for body in [
+        json!({ "user_id": 0 }),
+        json!({ "user_id": -1 }),
+        json!({ "user_id": "1" }),
+        json!({ "user_id": 1.5 }),
+        json!({ "ttl_seconds": 0 }),
+        json!({ "ttl_seconds": -5 }),
+        json!({ "ttl_seconds": "60" }),
+        json!({ "ttl_seconds": 2592001 }),
+    ] {
+        assert_problem(&app.post_json("/v1/sessions", &body), 422);
+    }
+    assert_problem(&app.post_json("/v1/sessions", &json!({ "id": "mine" })), 400);
+    assert_problem(&app.post_json("/v1/sessions", &json!([])), 400);
+    assert_eq!(redis_snapshot(&mut redis), before);
+}
+
+#[test]
+fn patch_replaces_data_and_extends_expiry() {
+    let app = TestApp::spawn();
+    let session = create_session(&app, &json!({ "data": { "a": 1 }, "ttl_seconds": 60 }));
+    let path = format!("/v1/sessions/{}", session["id"].as_str().unwrap());
+    let res = app.send(app.request("PATCH", &path).json(&json!({ "data": { "b": 2 } })));
+    assert_eq!(res.status, 200, "{}", res.text());
+    let patched = res.json();
+    assert_eq!(patched["data"], json!({ "b": 2 }));
+    assert!(patched["ttl_seconds"].as_u64().unwrap() <= 60, "data-only patch keeps the expiry");
+    let res = app.send(app.request("PATCH", &path).json(&json!({ "ttl_seconds": 7200 })));
+    let patched = res.json();
+    assert_eq!((&patched["data"], &patched["ttl_seconds"]), (&json!({ "b": 2 }), &json!(7200)));
+    assert_eq!(app.get(&path).json()["data"], json!({ "b": 2 }));
+    assert_problem(&app.send(app.request("PATCH", &path).json(&json!({ "user_id": 3 }))), 400);
+    assert_problem(&app.send(app.request("PATCH", &path).json(&json!({ "ttl_seconds": 0 }))), 422);
+}
+
+#[test]
+fn delete_logs_out() {
+    let app = TestApp::spawn();
+    let user = create_user(&app, "Doe", "John");
+    let session = create_session(&app, &json!({ "user_id": user["id"] }));
+    let path = format!("/v1/sessions/{}", session["id"].as_str().unwrap());
+    assert_eq!(app.delete(&path).status, 204);
+    assert_problem(&app.get(&path), 404);
+    assert_problem(&app.delete(&path), 404);
+    assert_problem(&app.send(app.request("PATCH", &path).json(&json!({ "data": 1 }))), 404);
+    let listed = app.get(&format!("/v1/users/{}/sessions", user["id"])).json();
+    assert_eq!(listed["items"], json!([]));
+}
+
+#[test]
+fn list_and_revoke_a_users_sessions() {
+    let app = TestApp::spawn();
+    let user = create_user(&app, "Doe", "John");
+    let other = create_user(&app, "Roe", "Jane");
+    let ids: HashSet<String> = (0..3)
+        .map(|i| create_session(&app, &json!({ "user_id": user["id"], "data": { "device": i } }))["id"].as_str().unwrap().to_owned())
+        .collect();
+    let others = create_session(&app, &json!({ "user_id": other["id"] }));
+    let listed = app.get(&format!("/v1/users/{}/sessions", user["id"])).json();
+    let listed_ids: HashSet<String> = listed["items"].as_array().unwrap().iter().map(|s| s["id"].as_str().unwrap().to_owned()).collect();
+    assert_eq!(listed_ids, ids);
+    assert!(listed["items"].as_array().unwrap().iter().all(|s| s["user_id"] == user["id"]));
+
+    let res = app.delete(&format!("/v1/users/{}/sessions", user["id"]));
+    assert_eq!((res.status, res.json()), (200, json!({ "revoked": 3 })));
+    for id in &ids {
+        assert_problem(&app.get(&format!("/v1/sessions/{id}")), 404);
+    }
+    assert_eq!(app.get(&format!("/v1/sessions/{}", others["id"].as_str().unwrap())).status, 200);
+    assert_eq!(app.delete(&format!("/v1/users/{}/sessions", user["id"])).json(), json!({ "revoked": 0 }));
+    assert_problem(&app.get("/v1/users/999999999/sessions"), 404);
+    assert_problem(&app.delete("/v1/users/999999999/sessions"), 404);
+}
+
+#[test]
+fn deleting_a_user_deletes_its_sessions() {
+    let app = TestApp::spawn();
+    let user = create_user(&app, "Doe", "John");
+    let session = create_session(&app, &json!({ "user_id": user["id"] }));
+    let id = session["id"].as_str().unwrap();
+    assert_eq!(app.delete(&format!("/v1/users/{}", user["id"])).status, 204);
+    assert_problem(&app.get(&format!("/v1/sessions/{id}")), 404);
+    app.get(&format!("/get_session/{id}")).assert(404, json!({ "error": "Session introuvable ou expirée" }));
+    if let Some(mut redis) = app.redis() {
+        let exists: u32 = redis::cmd("EXISTS").arg(format!("session_meta:{id}")).arg(format!("user_sessions:{}", user["id"])).query(&mut redis).unwrap();
+        assert_eq!(exists, 0);
+    }
+}
+
+#[test]
+fn expired_sessions_vanish_everywhere_and_leave_no_index_entries() {
+    let app = TestApp::spawn();
+    let Some(mut redis) = app.redis() else { return };
+    let user = create_user(&app, "Doe", "John");
+    let short = create_session(&app, &json!({ "user_id": user["id"], "ttl_seconds": 1 }));
+    let long = create_session(&app, &json!({ "user_id": user["id"] }));
+    std::thread::sleep(Duration::from_millis(1300));
+    let index = format!("user_sessions:{}", user["id"]);
+    assert_problem(&app.get(&format!("/v1/sessions/{}", short["id"].as_str().unwrap())), 404);
+    let listed = app.get(&format!("/v1/users/{}/sessions", user["id"])).json();
+    assert_eq!(listed["items"].as_array().unwrap().iter().map(|s| s["id"].clone()).collect::<Vec<_>>(), vec![long["id"].clone()]);
+    let members: Vec<String> = redis::cmd("ZRANGE").arg(&index).arg(0).arg(-1).query(&mut redis).unwrap();
+    assert_eq!(members, vec![long["id"].as_str().unwrap().to_owned()], "the expired entry was cleaned");
+}
+
+#[test]
+fn both_session_apis_read_each_others_sessions() {
+    let app = TestApp::spawn();
+    // Original → v1.
+    let id = unique("legacy");
+    app.post_json("/create_session", &json!({ "session_id": id, "data": { "x": 1 } })).assert(201, json!({ "message": "Session enregistrée" }));
+    let got = app.get(&format!("/v1/sessions/{id}")).json();
+    assert_eq!((&got["data"], &got["user_id"], &got["created_at"]), (&json!({ "x": 1 }), &Value::Null, &Value::Null));
+    assert!(got["ttl_seconds"].as_u64().unwrap() <= 3600);
+    // v1 → original.
+    let session = create_session(&app, &json!({ "data": { "y": [2] } }));
+    app.get(&format!("/get_session/{}", session["id"].as_str().unwrap())).assert(200, json!({ "y": [2] }));
+    // The original API rewriting a v1 session keeps it readable by both.
+    let v1_id = session["id"].as_str().unwrap();
+    app.post_json("/create_session", &json!({ "session_id": v1_id, "data": { "z": 3 } })).assert(201, json!({ "message": "Session enregistrée" }));
+    assert_eq!(app.get(&format!("/v1/sessions/{v1_id}")).json()["data"], json!({ "z": 3 }));
+    // A v1 delete removes an original session too.
+    assert_eq!(app.delete(&format!("/v1/sessions/{id}")).status, 204);
+    app.get(&format!("/get_session/{id}")).assert(404, json!({ "error": "Session introuvable ou expirée" }));
+}
+
+#[test]
+fn generated_ids_are_distinct_and_well_formed() {
+    let app = TestApp::spawn();
+    let ids: HashSet<String> = (0..200).map(|_| create_session(&app, &json!({ "ttl_seconds": 5 }))["id"].as_str().unwrap().to_owned()).collect();
+    assert_eq!(ids.len(), 200);
+    assert!(ids.iter().all(|id| is_session_id(id) && id.len() == 32));
+}
