@@ -72,7 +72,7 @@ impl Store {
         params.push(RedisParameter::Int64(keys.len() as i64));
         params.extend(keys.iter().chain(args).map(|s| binary(s)));
         match self.conn.execute("EVALSHA", &params) {
-            Err(redis::Error::Other(msg)) if msg.contains("NOSCRIPT") => {
+            Err(redis::Error::Other(msg)) if is_noscript(&msg) => {
                 params[0] = binary(script.source);
                 self.conn.execute("EVAL", &params).map_err(classify)
             }
@@ -104,6 +104,13 @@ fn text(r: &RedisResult) -> Option<&str> {
 
 fn unexpected(script: &str, reply: &[RedisResult]) -> StoreError {
     StoreError::Internal(format!("unexpected reply from {script}: {reply:?}"))
+}
+
+/// Whether Redis answered `NOSCRIPT` (its script cache does not have the script). Spin passes the
+/// redis crate's rendering of the error, e.g. "An error was signalled by the server - NoScriptError:
+/// No matching script. Please use EVAL.", so this matches the kind name as well as the raw code.
+fn is_noscript(msg: &str) -> bool {
+    msg.contains("NOSCRIPT") || msg.contains("NoScriptError")
 }
 
 /// Sorts Spin's Redis errors into "retry later" and "our fault".

@@ -52,9 +52,9 @@ fn reindex_adopts_a_flask_database() {
     let listed = app.get("/list_users").json();
     let ids: Vec<u64> = listed.as_array().unwrap().iter().map(|u| u["id"].as_u64().unwrap()).collect();
     assert_eq!(ids, (1..=2500).filter(|id| id % 10 != 0).collect::<Vec<_>>());
-    // The counter moved past every adopted id, so the next user is new.
+    // The counter (2400) was raised to the highest adopted id (2499), so the next user is new.
     let created = app.post_json("/create_user", &json!({ "nom": "New", "prenom": "User" })).json();
-    assert_eq!(created["user_id"], 2501);
+    assert_eq!(created["user_id"], 2500);
 
     // Idempotent.
     let again = app.post_json("/v1/admin/reindex-users", &json!({})).json();

@@ -1,0 +1,164 @@
+//! Serving HTTP like Spin's HTTP trigger: one fresh instance per request, Spin's `spin-*` headers.
+
+use std::net::SocketAddr;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::{Arc, Mutex};
+
+use anyhow::{Context, Result};
+use bytes::Bytes;
+use http_body_util::{BodyExt, Full};
+use hyper::body::Incoming;
+use hyper::server::conn::http1;
+use hyper::service::service_fn;
+use hyper_util::rt::TokioIo;
+use wasmtime::Store;
+use wasmtime_wasi_http::p2::bindings::http::types::Scheme;
+use wasmtime_wasi_http::p2::bindings::ProxyPre;
+use wasmtime_wasi_http::p2::body::HyperOutgoingBody;
+use wasmtime_wasi_http::WasiHttpView;
+
+use crate::instance::{InstanceState, ServeConfig};
+use crate::RequestRecord;
+
+/// Everything the request handler needs, shared by all connections of one server.
+pub struct Shared {
+    pub pre: ProxyPre<InstanceState>,
+    pub config: Arc<ServeConfig>,
+    /// The trigger route, e.g. `/...`.
+    pub route: String,
+    pub records: Mutex<Vec<RequestRecord>>,
+    pub in_flight: AtomicUsize,
+}
+
+impl Shared {
+    /// `/api/...` → `/api`; `/...` → ``; an exact route is its own prefix.
+    fn component_route(&self) -> &str {
+        self.route.strip_suffix("/...").unwrap_or(&self.route)
+    }
+}
+
+/// Accepts connections until the task is aborted.
+pub async fn accept_loop(listener: tokio::net::TcpListener, shared: Arc<Shared>) {
+    loop {
+        let Ok((stream, client)) = listener.accept().await else { continue };
+        let local = stream.local_addr().ok();
+        let shared = shared.clone();
+        tokio::spawn(async move {
+            let service = service_fn(move |req| {
+                let shared = shared.clone();
+                async move { Ok::<_, std::convert::Infallible>(handle(shared, req, client, local).await) }
+            });
+            let _ = http1::Builder::new().keep_alive(true).serve_connection(TokioIo::new(stream), service).await;
+        });
+    }
+}
+
+fn plain(status: u16, text: &'static str) -> hyper::Response<HyperOutgoingBody> {
+    let body = Full::new(Bytes::from_static(text.as_bytes())).map_err(|never| match never {}).boxed_unsync();
+    hyper::Response::builder().status(status).body(body).unwrap()
+}
+
+async fn handle(shared: Arc<Shared>, req: hyper::Request<Incoming>, client: SocketAddr, local: Option<SocketAddr>) -> hyper::Response<HyperOutgoingBody> {
+    let path = req.uri().path().to_owned();
+    let prefix = shared.component_route().to_owned();
+    let matches = if shared.route.ends_with("/...") {
+        path == prefix || path.starts_with(&format!("{prefix}/")) || prefix.is_empty()
+    } else {
+        path == shared.route
+    };
+    if !matches {
+        return plain(404, "Not Found");
+    }
+    shared.in_flight.fetch_add(1, Ordering::SeqCst);
+    let record = RequestRecord { method: req.method().to_string(), path: path.clone(), ..RequestRecord::default() };
+    match run_instance(&shared, req, record, client, local).await {
+        Ok(response) => response,
+        Err(e) => {
+            eprintln!("spin-test-host: request failed: {e:?}");
+            plain(500, "Internal Server Error")
+        }
+    }
+}
+
+/// Runs one request in a fresh instance. The record is completed when the instance is done.
+async fn run_instance(shared: &Arc<Shared>, req: hyper::Request<Incoming>, mut record: RequestRecord, client: SocketAddr, local: Option<SocketAddr>) -> Result<hyper::Response<HyperOutgoingBody>> {
+    let req = with_spin_headers(shared, req, client, local)?;
+    let mut store = Store::new(shared.pre.engine(), InstanceState::new(shared.config.clone(), RequestRecord::default()));
+    let (sender, receiver) = tokio::sync::oneshot::channel();
+    let incoming = store.data_mut().http().new_incoming_request(Scheme::Http, req).map_err(|e| anyhow::anyhow!("{e:?}"))?;
+    let out = store.data_mut().http().new_response_outparam(sender).map_err(|e| anyhow::anyhow!("{e:?}"))?;
+    let pre = shared.pre.clone();
+    let task = tokio::spawn(async move {
+        let result = async {
+            let proxy = pre.instantiate_async(&mut store).await?;
+            proxy.wasi_http_incoming_handler().call_handle(&mut store, incoming, out).await
+        }
+        .await;
+        (result, std::mem::take(&mut store.data_mut().record))
+    });
+
+    let response = receiver.await;
+    let status = match &response {
+        Ok(Ok(r)) => r.status().as_u16(),
+        _ => 500,
+    };
+    // Completes the record once the instance has finished (the body may still be streaming).
+    let finisher = shared.clone();
+    let task = tokio::spawn(async move {
+        let (result, counters) = match task.await {
+            Ok(done) => done,
+            Err(e) => (Err(wasmtime::Error::msg(e.to_string())), RequestRecord::default()),
+        };
+        if let Err(e) = &result {
+            eprintln!("spin-test-host: the component trapped: {e:?}");
+        }
+        record.status = status;
+        record.trapped = result.is_err();
+        record.redis_opens = counters.redis_opens;
+        record.redis_commands = counters.redis_commands;
+        record.variable_gets = counters.variable_gets;
+        finisher.records.lock().unwrap().push(record);
+        finisher.in_flight.fetch_sub(1, Ordering::SeqCst);
+    });
+    match response {
+        Ok(Ok(response)) => Ok(response),
+        Ok(Err(code)) => anyhow::bail!("the component answered an error code: {code:?}"),
+        Err(_) => {
+            let _ = task.await;
+            anyhow::bail!("the component never set a response")
+        }
+    }
+}
+
+/// Rewrites the request as Spin hands it to the component: an absolute URI, no `host` header, and
+/// the `spin-*` headers (crates/trigger-http; observed values in shared/SPIN-FACTS.md).
+fn with_spin_headers(shared: &Shared, req: hyper::Request<Incoming>, client: SocketAddr, local: Option<SocketAddr>) -> Result<hyper::Request<Incoming>> {
+    let (mut parts, body) = req.into_parts();
+    let authority = parts
+        .headers
+        .get(hyper::header::HOST)
+        .and_then(|h| h.to_str().ok())
+        .map(str::to_owned)
+        .or_else(|| local.map(|a| a.to_string()))
+        .context("no host")?;
+    let path_and_query = parts.uri.path_and_query().map(|p| p.as_str().to_owned()).unwrap_or_else(|| "/".into());
+    let full_url = format!("http://{authority}{path_and_query}");
+    let path = parts.uri.path().to_owned();
+    let component_route = shared.component_route().to_owned();
+    let path_info = path.strip_prefix(&component_route).unwrap_or(&path).to_owned();
+    parts.uri = full_url.parse().context("building the request URI")?;
+    parts.headers.remove(hyper::header::HOST);
+    let spin_headers = [
+        ("spin-full-url", full_url.clone()),
+        ("spin-path-info", path_info),
+        ("spin-matched-route", shared.route.clone()),
+        ("spin-raw-component-route", shared.route.clone()),
+        ("spin-component-route", component_route),
+        ("spin-base-path", "/".to_owned()),
+        ("spin-client-addr", client.to_string()),
+    ];
+    for (name, value) in spin_headers {
+        parts.headers.insert(name, value.parse().context("header value")?);
+    }
+    Ok(hyper::Request::from_parts(parts, body))
+}

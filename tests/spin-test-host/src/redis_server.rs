@@ -1,0 +1,124 @@
+//! A private `redis-server` for a test run, on a free loopback port.
+
+use std::io::{BufRead, BufReader};
+use std::path::PathBuf;
+use std::process::{Child, ChildStdin, Command, Stdio};
+use std::time::{Duration, Instant};
+
+use anyhow::{bail, Context, Result};
+
+/// A redis-server child process, stopped on drop. It runs under a tiny `sh` wrapper that kills it
+/// when the wrapper's stdin closes, so it never outlives the test process, even one that aborts.
+pub struct RedisServer {
+    port: u16,
+    dir: PathBuf,
+    args: Vec<String>,
+    wrapper: Option<(Child, ChildStdin)>,
+}
+
+fn free_port() -> Result<u16> {
+    Ok(std::net::TcpListener::bind("127.0.0.1:0")?.local_addr()?.port())
+}
+
+impl RedisServer {
+    pub fn start() -> Result<RedisServer> {
+        Self::start_with_args(&[])
+    }
+
+    /// Starts one with extra arguments, e.g. `["--requirepass", "x"]` or `["--appendonly", "yes"]`.
+    pub fn start_with_args(extra: &[&str]) -> Result<RedisServer> {
+        let mut last_error = None;
+        for _ in 0..5 {
+            let port = free_port()?;
+            let dir = std::env::temp_dir().join(format!("spin-test-host-redis-{}-{port}", std::process::id()));
+            std::fs::create_dir_all(&dir)?;
+            let mut server = RedisServer { port, dir, args: extra.iter().map(|s| s.to_string()).collect(), wrapper: None };
+            match server.launch() {
+                Ok(()) => return Ok(server),
+                Err(e) => last_error = Some(e),
+            }
+        }
+        Err(last_error.unwrap()).context("starting redis-server (is it installed and on PATH?)")
+    }
+
+    fn launch(&mut self) -> Result<()> {
+        let mut args = vec![
+            "--port".to_owned(), self.port.to_string(),
+            "--bind".to_owned(), "127.0.0.1".to_owned(),
+            "--save".to_owned(), String::new(),
+            "--dir".to_owned(), self.dir.display().to_string(),
+            "--logfile".to_owned(), String::new(),
+            "--loglevel".to_owned(), "warning".to_owned(),
+        ];
+        if !self.args.iter().any(|a| a == "--appendonly") {
+            args.extend(["--appendonly".to_owned(), "no".to_owned()]);
+        }
+        args.extend(self.args.iter().cloned());
+        let mut child = Command::new("sh")
+            .arg("-c")
+            .arg(r#"redis-server "$@" >/dev/null 2>&1 & pid=$!; echo $pid; read _; kill -9 $pid 2>/dev/null; wait $pid 2>/dev/null"#)
+            .arg("sh")
+            .args(&args)
+            .stdin(Stdio::piped())
+            .stdout(Stdio::piped())
+            .spawn()
+            .context("spawning sh")?;
+        let stdin = child.stdin.take().unwrap();
+        // The wrapper prints redis-server's pid once it has started it.
+        let mut line = String::new();
+        BufReader::new(child.stdout.take().unwrap()).read_line(&mut line)?;
+        self.wrapper = Some((child, stdin));
+        let deadline = Instant::now() + Duration::from_secs(10);
+        loop {
+            if self.ping() {
+                return Ok(());
+            }
+            if Instant::now() > deadline {
+                self.stop();
+                bail!("redis-server on port {} did not answer PING", self.port);
+            }
+            std::thread::sleep(Duration::from_millis(10));
+        }
+    }
+
+    fn ping(&self) -> bool {
+        let password = self.args.windows(2).find(|w| w[0] == "--requirepass").map(|w| w[1].clone());
+        let url = match password {
+            Some(p) => format!("redis://:{p}@127.0.0.1:{}", self.port),
+            None => self.url(),
+        };
+        redis::Client::open(url.as_str())
+            .and_then(|c| c.get_connection_with_timeout(Duration::from_millis(200)))
+            .and_then(|mut c| redis::cmd("PING").query::<String>(&mut c))
+            .is_ok()
+    }
+
+    pub fn url(&self) -> String {
+        format!("redis://127.0.0.1:{}", self.port)
+    }
+
+    pub fn port(&self) -> u16 {
+        self.port
+    }
+
+    /// Kills the server at once (SIGKILL, like a crash), to test "Redis is down".
+    pub fn stop(&mut self) {
+        if let Some((mut child, stdin)) = self.wrapper.take() {
+            drop(stdin);
+            let _ = child.wait();
+        }
+    }
+
+    /// Starts it again on the same port and directory (AOF data survives when enabled).
+    pub fn restart(&mut self) -> Result<()> {
+        self.stop();
+        self.launch()
+    }
+}
+
+impl Drop for RedisServer {
+    fn drop(&mut self) {
+        self.stop();
+        let _ = std::fs::remove_dir_all(&self.dir);
+    }
+}
