@@ -159,6 +159,34 @@ impl TestResponse {
     }
 }
 
+/// Asserts an RFC 9457 problem response with this status.
+#[track_caller]
+pub fn assert_problem(res: &TestResponse, status: u16) {
+    assert_eq!(res.status, status, "{}", res.text());
+    assert_eq!(res.header("content-type"), Some("application/problem+json"));
+    let body = res.json();
+    assert_eq!(body["status"], serde_json::json!(status));
+    assert!(body["title"].is_string() && body["detail"].is_string() && body["type"].is_string(), "{body}");
+}
+
+/// Walks `GET /v1/users` page by page with this `limit` and returns every id seen, in order.
+pub fn walk_users(app: &TestApp, limit: u32) -> Vec<u64> {
+    let mut ids = Vec::new();
+    let mut cursor = String::new();
+    loop {
+        let page = app.get(&format!("/v1/users?limit={limit}{cursor}"));
+        assert_eq!(page.status, 200, "{}", page.text());
+        let page = page.json();
+        let items = page["items"].as_array().expect("items");
+        assert!(items.len() <= limit as usize);
+        ids.extend(items.iter().map(|u| u["id"].as_u64().expect("id")));
+        match page["next_cursor"].as_str() {
+            Some(c) => cursor = format!("&cursor={c}"),
+            None => return ids,
+        }
+    }
+}
+
 /// A name no other test (or earlier run against a shared server) uses.
 pub fn unique(prefix: &str) -> String {
     use std::sync::atomic::{AtomicU64, Ordering};

@@ -7,7 +7,7 @@ use std::time::Instant;
 
 use serde_json::json;
 
-use crate::helpers::TestApp;
+use crate::helpers::{walk_users, TestApp};
 
 /// A tiny deterministic PRNG (xorshift) so a failing run can be replayed from its seed.
 struct Rng(u64);
@@ -91,16 +91,7 @@ fn random_concurrent_mix_keeps_the_invariants() {
                         }
                         _ => {
                             let start = Instant::now();
-                            let mut ids = Vec::new();
-                            let mut cursor = String::new();
-                            loop {
-                                let page = app.get(&format!("/v1/users?limit=7{cursor}")).json();
-                                ids.extend(page["items"].as_array().unwrap().iter().map(|u| u["id"].as_u64().unwrap()));
-                                match page["next_cursor"].as_str() {
-                                    Some(c) => cursor = format!("&cursor={c}"),
-                                    None => break,
-                                }
-                            }
+                            let ids = walk_users(app, 7);
                             walked.lock().unwrap().push((start, ids, Instant::now()));
                         }
                     }
@@ -164,15 +155,5 @@ fn random_concurrent_mix_keeps_the_invariants() {
     }
     assert!(checked > 0, "no walk overlapped existing users; the test proved nothing");
     // A final walk after the storm returns every surviving user exactly once.
-    let mut ids = Vec::new();
-    let mut cursor = String::new();
-    loop {
-        let page = app.get(&format!("/v1/users?limit=9{cursor}")).json();
-        ids.extend(page["items"].as_array().unwrap().iter().map(|u| u["id"].as_u64().unwrap()));
-        match page["next_cursor"].as_str() {
-            Some(c) => cursor = format!("&cursor={c}"),
-            None => break,
-        }
-    }
-    assert_eq!(ids, surviving.iter().copied().collect::<Vec<_>>());
+    assert_eq!(walk_users(&app, 9), surviving.iter().copied().collect::<Vec<_>>());
 }

@@ -5,6 +5,7 @@
 mod helpers;
 
 mod invariants;
+mod openapi;
 mod operations;
 mod original_sessions;
 mod original_users;

@@ -5,18 +5,13 @@ use std::time::Duration;
 
 use serde_json::{json, Value};
 
-use crate::helpers::{redis_snapshot, unique, TestApp, TestResponse};
+use crate::helpers::{assert_problem, redis_snapshot, unique, TestApp};
 use crate::users::create_user;
 
 fn create_session(app: &TestApp, body: &Value) -> Value {
     let res = app.post_json("/v1/sessions", body);
     assert_eq!(res.status, 201, "{}", res.text());
     res.json()
-}
-
-fn assert_problem(res: &TestResponse, status: u16) {
-    assert_eq!(res.status, status, "{}", res.text());
-    assert_eq!(res.header("content-type"), Some("application/problem+json"));
 }
 
 fn is_session_id(id: &str) -> bool {

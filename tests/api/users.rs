@@ -2,20 +2,12 @@
 
 use serde_json::{json, Value};
 
-use crate::helpers::{redis_snapshot, unique, TestApp, TestResponse};
+use crate::helpers::{assert_problem, redis_snapshot, unique, walk_users, TestApp, TestResponse};
 
 pub fn create_user(app: &TestApp, nom: &str, prenom: &str) -> Value {
     let res = app.post_json("/v1/users", &json!({ "nom": nom, "prenom": prenom }));
     assert_eq!(res.status, 201, "{}", res.text());
     res.json()
-}
-
-fn assert_problem(res: &TestResponse, status: u16) {
-    assert_eq!(res.status, status, "{}", res.text());
-    assert_eq!(res.header("content-type"), Some("application/problem+json"));
-    let body = res.json();
-    assert_eq!(body["status"], json!(status));
-    assert!(body["title"].is_string() && body["detail"].is_string() && body["type"].is_string(), "{body}");
 }
 
 fn patch(app: &TestApp, path: &str, body: &Value, if_match: Option<&str>) -> TestResponse {
@@ -194,35 +186,13 @@ fn merge_patch_content_type_is_accepted() {
     assert_eq!((res.status, &res.json()["nom"]), (200, &json!("Merged")));
 }
 
-fn walk(app: &TestApp, limit: u32) -> Vec<u64> {
-    let mut ids = Vec::new();
-    let mut cursor: Option<String> = None;
-    loop {
-        let path = match &cursor {
-            Some(c) => format!("/v1/users?limit={limit}&cursor={c}"),
-            None => format!("/v1/users?limit={limit}"),
-        };
-        let page = app.get(&path);
-        assert_eq!(page.status, 200, "{}", page.text());
-        let page = page.json();
-        let items = page["items"].as_array().unwrap();
-        assert!(items.len() <= limit as usize);
-        ids.extend(items.iter().map(|u| u["id"].as_u64().unwrap()));
-        match page["next_cursor"].as_str() {
-            Some(c) => cursor = Some(c.to_owned()),
-            None => break,
-        }
-    }
-    ids
-}
-
 #[test]
 fn pages_walk_every_user_once_in_ascending_order() {
     let Some(app) = TestApp::spawn_private(&[]) else { return };
     let ids: Vec<u64> = (0..23).map(|i| create_user(&app, &format!("N{i}"), "P")["id"].as_u64().unwrap()).collect();
-    assert_eq!(walk(&app, 5), ids);
-    assert_eq!(walk(&app, 23), ids);
-    assert_eq!(walk(&app, 1000), ids);
+    assert_eq!(walk_users(&app, 5), ids);
+    assert_eq!(walk_users(&app, 23), ids);
+    assert_eq!(walk_users(&app, 1000), ids);
     let first = app.get("/v1/users").json();
     assert_eq!(first["items"].as_array().unwrap().len(), 23);
     assert_eq!(first["next_cursor"], Value::Null);

@@ -69,7 +69,6 @@ async fn handle(shared: Arc<Shared>, req: hyper::Request<Incoming>, client: Sock
     if !matches {
         return plain(404, "Not Found");
     }
-    shared.in_flight.fetch_add(1, Ordering::SeqCst);
     let record = RequestRecord { method: req.method().to_string(), path: path.clone(), ..RequestRecord::default() };
     match run_instance(&shared, req, record, client, local).await {
         Ok(response) => response,
@@ -88,6 +87,8 @@ async fn run_instance(shared: &Arc<Shared>, req: hyper::Request<Incoming>, mut r
     let incoming = store.data_mut().http().new_incoming_request(Scheme::Http, req).map_err(|e| anyhow::anyhow!("{e:?}"))?;
     let out = store.data_mut().http().new_response_outparam(sender).map_err(|e| anyhow::anyhow!("{e:?}"))?;
     let pre = shared.pre.clone();
+    // From here on the record is always completed, by the finisher below.
+    shared.in_flight.fetch_add(1, Ordering::SeqCst);
     let task = tokio::spawn(async move {
         let result = async {
             let proxy = pre.instantiate_async(&mut store).await?;

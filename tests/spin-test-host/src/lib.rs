@@ -158,15 +158,22 @@ impl Server {
     /// One record per request handled so far, in completion order. Waits (up to 10 s) for the
     /// requests still in flight to finish, so a test that has read its response sees its record.
     pub fn requests(&self) -> Vec<RequestRecord> {
+        self.wait_for_in_flight();
+        self.shared.records.lock().unwrap().clone()
+    }
+
+    /// Forgets the records so far, once the requests still in flight have finished.
+    pub fn clear_requests(&self) {
+        self.wait_for_in_flight();
+        self.shared.records.lock().unwrap().clear();
+    }
+
+    /// A response reaches the client before its instance has finished, so records lag a little.
+    fn wait_for_in_flight(&self) {
         let deadline = Instant::now() + Duration::from_secs(10);
         while self.shared.in_flight.load(Ordering::SeqCst) > 0 && Instant::now() < deadline {
             std::thread::sleep(Duration::from_millis(1));
         }
-        self.shared.records.lock().unwrap().clone()
-    }
-
-    pub fn clear_requests(&self) {
-        self.shared.records.lock().unwrap().clear();
     }
 
     /// Blocks until the server is dropped elsewhere or the process ends (for the CLI).
