@@ -26,12 +26,18 @@ pub enum ApiError {
     /// 400: a query parameter is malformed or out of range.
     #[error("invalid query parameter `{name}`: {reason}")]
     InvalidParameter { name: &'static str, reason: String },
+    /// 401: `api_token` is set and the request does not carry it as a bearer token.
+    #[error("unauthorized")]
+    Unauthorized,
     /// 404: the resource does not exist (or has expired).
     #[error("{0}")]
     NotFound(String),
     /// 405: the path exists but not for this method; `allow` lists the methods it takes.
     #[error("method not allowed")]
     MethodNotAllowed { allow: String },
+    /// 413: the body, or a part of it, is larger than the configured limit.
+    #[error("{0}")]
+    PayloadTooLarge(String),
     /// 412: `If-Match` names none of the resource's current ETags.
     #[error("precondition failed")]
     PreconditionFailed,
@@ -69,7 +75,9 @@ impl ApiError {
             | ApiError::BadRequest(_)
             | ApiError::UnknownField(_)
             | ApiError::InvalidParameter { .. } => 400,
+            ApiError::Unauthorized => 401,
             ApiError::PreconditionFailed => 412,
+            ApiError::PayloadTooLarge(_) => 413,
             ApiError::InvalidField { .. } => 422,
             ApiError::NotFound(_) => 404,
             ApiError::MethodNotAllowed { .. } => 405,
@@ -86,16 +94,18 @@ impl ApiError {
             ApiError::NotAnObject => "Le corps de la requête doit être un objet JSON".into(),
             ApiError::BadRequest(m) | ApiError::NotFound(m) => m.clone(),
             ApiError::MethodNotAllowed { .. } => "Méthode non autorisée".into(),
+            ApiError::Unauthorized => "Authentification requise".into(),
             ApiError::UnsupportedMediaType => {
                 "Le corps de la requête doit être du JSON (Content-Type: application/json)".into()
             }
             ApiError::Unavailable(_) => "Service indisponible : la base Redis ne répond pas".into(),
             ApiError::Internal(_) => "Erreur interne du serveur".into(),
-            // Only the /v1 API raises these; they are rendered as problems there.
-            ApiError::UnknownField(_)
-            | ApiError::InvalidParameter { .. }
-            | ApiError::PreconditionFailed
-            | ApiError::InvalidField { .. } => self.to_string(),
+            ApiError::PayloadTooLarge(detail) => format!("Requête trop volumineuse : {detail}"),
+            ApiError::InvalidField { field, reason } => format!("Champ '{field}' invalide : {reason}"),
+            // Only the /v1 API raises these.
+            ApiError::UnknownField(_) | ApiError::InvalidParameter { .. } | ApiError::PreconditionFailed => {
+                self.to_string()
+            }
         }
     }
 
@@ -106,12 +116,17 @@ impl ApiError {
             ApiError::NotAnObject => ("Bad Request", "the request body must be a JSON object".into()),
             ApiError::BadRequest(m) => ("Bad Request", m.clone()),
             ApiError::UnknownField(_) | ApiError::InvalidParameter { .. } => ("Bad Request", self.to_string()),
+            ApiError::Unauthorized => (
+                "Unauthorized",
+                "this service requires an `Authorization: Bearer <token>` header with its API token".into(),
+            ),
             ApiError::NotFound(m) => ("Not Found", m.clone()),
             ApiError::PreconditionFailed => (
                 "Precondition Failed",
                 "the resource has changed since you read it: If-Match names none of its current ETags".into(),
             ),
             ApiError::InvalidField { field, reason } => ("Unprocessable Content", format!("`{field}`: {reason}")),
+            ApiError::PayloadTooLarge(detail) => ("Content Too Large", detail.clone()),
             ApiError::MethodNotAllowed { allow } => (
                 "Method Not Allowed",
                 format!("this resource allows: {allow}"),
@@ -141,6 +156,9 @@ impl ApiError {
             }
             ApiError::Unavailable(_) => {
                 builder.header("retry-after", RETRY_AFTER_SECONDS);
+            }
+            ApiError::Unauthorized => {
+                builder.header("www-authenticate", "Bearer realm=\"user-session-service\"");
             }
             _ => {}
         }

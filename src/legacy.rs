@@ -21,6 +21,7 @@ const LIST_BATCH: u32 = 1000;
 const USER_NOT_FOUND: &str = "Utilisateur non trouvé";
 const USER_FIELDS_REQUIRED: &str = "Les champs 'nom' et 'prenom' sont obligatoires";
 const SESSION_ID_MISSING: &str = "session_id manquant";
+const SESSION_ID_INVALID: &str = "session_id invalide : trop long ou avec des caractères de contrôle";
 const SESSION_NOT_FOUND: &str = "Session introuvable ou expirée";
 
 /// `POST /create_user` `{"nom", "prenom"}` → `201 {"message", "user_id"}`.
@@ -29,6 +30,11 @@ pub fn create_user(req: Request, _: Params) -> Result<Response, ApiError> {
     let (Some(nom), Some(prenom)) = (non_empty_str(&body, "nom"), non_empty_str(&body, "prenom")) else {
         return Err(ApiError::BadRequest(USER_FIELDS_REQUIRED.into()));
     };
+    for (field, value) in [("nom", nom), ("prenom", prenom)] {
+        if let Some(reason) = request::name_problem(value)? {
+            return Err(ApiError::InvalidField { field, reason });
+        }
+    }
     let created = store::open()?.create_user(nom, prenom, &clock::now())?;
     Ok(flask_response(201, &json!({ "message": "Utilisateur créé", "user_id": created.user.id })))
 }
@@ -79,8 +85,11 @@ pub fn create_session(req: Request, _: Params) -> Result<Response, ApiError> {
         Some(Value::Number(n)) if n.is_i64() || n.is_u64() => n.to_string(),
         _ => return Err(ApiError::BadRequest(SESSION_ID_MISSING.into())),
     };
-    let data = body.get("data").cloned().unwrap_or_else(|| json!({}));
-    store::open()?.put_session_data(&session_id, &data.to_string(), SESSION_TTL_SECONDS)?;
+    if !request::session_id_acceptable(&session_id)? {
+        return Err(ApiError::BadRequest(SESSION_ID_INVALID.into()));
+    }
+    let data = request::session_data(&body.get("data").cloned().unwrap_or_else(|| json!({})))?;
+    store::open()?.put_session_data(&session_id, &data, SESSION_TTL_SECONDS)?;
     Ok(flask_response(201, &json!({ "message": "Session enregistrée" })))
 }
 
@@ -91,6 +100,9 @@ pub fn get_session(_: Request, params: Params) -> Result<Response, ApiError> {
         .get("session_id")
         .and_then(request::path_segment)
         .ok_or_else(not_found)?;
+    if !request::session_id_acceptable(&session_id)? {
+        return Err(not_found());
+    }
     let stored = store::open()?.get_session_data(&session_id)?.ok_or_else(not_found)?;
     let data: Value = serde_json::from_slice(&stored)
         .map_err(|e| ApiError::Internal(format!("stored session data is not JSON: {e}")))?;

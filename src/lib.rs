@@ -4,10 +4,12 @@
 //! module; `store` owns every Redis key and script; `error` turns failures into responses.
 
 mod admin;
+mod auth;
 mod clock;
 mod config;
 mod error;
 mod health;
+mod json;
 mod legacy;
 mod openapi;
 mod request;
@@ -23,15 +25,22 @@ use crate::error::{ApiError, Dialect};
 
 type Handler = fn(Request, Params) -> Result<Response, ApiError>;
 
-/// One path of the API: its handlers by method, and how its errors are written.
+/// One path of the API: its handlers by method, how its errors are written, and whether it needs
+/// the API token.
 struct Route {
     path: &'static str,
     dialect: Dialect,
     methods: &'static [(Method, Handler)],
+    public: bool,
 }
 
 const fn route(path: &'static str, dialect: Dialect, methods: &'static [(Method, Handler)]) -> Route {
-    Route { path, dialect, methods }
+    Route { path, dialect, methods, public: false }
+}
+
+/// A route anyone may call, even when `api_token` is set (health checks from load balancers).
+const fn public(path: &'static str, dialect: Dialect, methods: &'static [(Method, Handler)]) -> Route {
+    Route { path, dialect, methods, public: true }
 }
 
 use Dialect::{Original, Problem};
@@ -53,7 +62,7 @@ const ROUTES: &[Route] = &[
     route("/v1/sessions", Problem, &[(Post, sessions::create)]),
     route("/v1/sessions/:id", Problem, &[(Get, sessions::get), (Patch, sessions::update), (Delete, sessions::delete)]),
     // Operations.
-    route("/healthz", Problem, &[(Get, health::check)]),
+    public("/healthz", Problem, &[(Get, health::check)]),
     route("/openapi.json", Problem, &[(Get, openapi::document)]),
     route("/v1/admin/reindex-users", Problem, &[(Post, admin::reindex_users)]),
 ];
@@ -68,17 +77,22 @@ fn handle(req: Request) -> Response {
 fn router() -> Router {
     let mut router = Router::suffix();
     for route in ROUTES {
-        let dialect = route.dialect;
+        let (dialect, public) = (route.dialect, route.public);
+        let authorize = move |req: &Request| if public { Ok(()) } else { auth::check(req) };
         for (method, handler) in route.methods {
             let handler = *handler;
             router.add(route.path, method.clone(), move |req: Request, params: Params| {
-                handler(req, params).unwrap_or_else(|e| e.into_response(dialect))
+                authorize(&req)
+                    .and_then(|()| handler(req, params))
+                    .unwrap_or_else(|e| e.into_response(dialect))
             });
         }
-        // Every other method on a known path: 405 with `Allow`.
+        // Every other method on a known path: 405 with `Allow` (after the token check, so the
+        // API's shape is not shown to strangers).
         let allow = route.methods.iter().map(|(m, _)| m.to_string()).collect::<Vec<_>>().join(", ");
-        router.any(route.path, move |_: Request, _: Params| {
-            ApiError::MethodNotAllowed { allow: allow.clone() }.into_response(dialect)
+        router.any(route.path, move |req: Request, _: Params| {
+            let refused = authorize(&req).err().unwrap_or(ApiError::MethodNotAllowed { allow: allow.clone() });
+            refused.into_response(dialect)
         });
     }
     for unknown in ["/", "/*"] {

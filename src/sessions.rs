@@ -11,8 +11,6 @@ use crate::{clock, config, request, response};
 
 /// Random bytes in a session id: 192 bits from the host's CSPRNG, 32 URL-safe characters.
 const SESSION_ID_BYTES: usize = 24;
-/// The longest session id looked up; longer ones cannot exist.
-const MAX_SESSION_ID_BYTES: usize = 256;
 
 /// `POST /v1/sessions` `{"user_id"?, "data"?, "ttl_seconds"?}` → `201` with `Location`.
 pub fn create(req: Request, _: Params) -> Result<Response, ApiError> {
@@ -25,13 +23,14 @@ pub fn create(req: Request, _: Params) -> Result<Response, ApiError> {
         })?),
     };
     let data = body.get("data").cloned().unwrap_or_else(|| json!({}));
+    let stored_data = request::session_data(&data)?;
     let ttl_seconds = match ttl_field(&body)? {
         Some(ttl) => ttl,
         None => config::session_ttl_seconds()?,
     };
     let id = new_session_id()?;
     let created_at = clock::now();
-    let created = store::open()?.create_session(&id, user_id, &data.to_string(), ttl_seconds * 1000, &created_at)?;
+    let created = store::open()?.create_session(&id, user_id, &stored_data, ttl_seconds * 1000, &created_at)?;
     if !created {
         return Err(ApiError::InvalidField {
             field: "user_id",
@@ -65,7 +64,7 @@ pub fn update(req: Request, params: Params) -> Result<Response, ApiError> {
     let id = session_id(&params)?;
     let body = request::json_body(&req, &["data", "ttl_seconds"])?;
     let update = SessionUpdate {
-        data: body.get("data").map(Value::to_string),
+        data: body.get("data").map(request::session_data).transpose()?,
         ttl_ms: ttl_field(&body)?.map(|s| s * 1000),
     };
     let session = store::open()?.update_session(&id, &update)?.ok_or_else(not_found)?;
@@ -114,13 +113,14 @@ fn new_session_id() -> Result<String, ApiError> {
     Ok(base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(bytes))
 }
 
-/// A session id from the path: any id the original API may have written, percent-decoded.
+/// A session id from the path (percent-decoded): any id the original API may have written. One
+/// that cannot exist is 404 without asking Redis.
 fn session_id(params: &Params) -> Result<String, ApiError> {
-    params
-        .get("id")
-        .and_then(request::path_segment)
-        .filter(|id| !id.is_empty() && id.len() <= MAX_SESSION_ID_BYTES)
-        .ok_or_else(not_found)
+    let id = params.get("id").and_then(request::path_segment).ok_or_else(not_found)?;
+    if !request::session_id_acceptable(&id)? {
+        return Err(not_found());
+    }
+    Ok(id)
 }
 
 fn not_found() -> ApiError {

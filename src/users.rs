@@ -8,13 +8,10 @@ use crate::error::ApiError;
 use crate::request;
 use crate::response;
 use crate::store::{self, StoredUser, UserPatch, WriteOutcome};
-use crate::{clock, sessions};
+use crate::{clock, config, sessions};
 
-/// Page size of `GET /v1/users` when `limit` is not given, and the most it may ask for.
+/// Page size of `GET /v1/users` when `limit` is not given (at most `max_page_size`).
 const DEFAULT_PAGE: u32 = 50;
-const MAX_PAGE: u32 = 1000;
-/// The longest `nom` or `prenom` accepted, in characters.
-const MAX_NAME_CHARS: usize = 200;
 
 /// `POST /v1/users` `{"nom", "prenom"}` → `201` with `Location` and `ETag`.
 pub fn create(req: Request, _: Params) -> Result<Response, ApiError> {
@@ -30,9 +27,16 @@ pub fn create(req: Request, _: Params) -> Result<Response, ApiError> {
 pub fn list(req: Request, _: Params) -> Result<Response, ApiError> {
     let limit = match request::query_param(&req, "limit") {
         None => DEFAULT_PAGE,
-        Some(raw) => raw.parse().ok().filter(|l| (1..=MAX_PAGE).contains(l)).ok_or_else(|| {
-            ApiError::InvalidParameter { name: "limit", reason: format!("must be an integer from 1 to {MAX_PAGE}") }
-        })?,
+        Some(raw) => {
+            let out_of_range = |max: u64| ApiError::InvalidParameter { name: "limit", reason: format!("must be an integer from 1 to {max}") };
+            match raw.parse::<u32>() {
+                Ok(limit) if limit >= 1 => match config::MAX_PAGE_SIZE.check(limit.into())? {
+                    Ok(()) => limit,
+                    Err(max) => return Err(out_of_range(max)),
+                },
+                _ => return Err(out_of_range(config::MAX_PAGE_SIZE.value()?)),
+            }
+        }
     };
     let after = match request::query_param(&req, "cursor") {
         None => 0,
@@ -111,19 +115,18 @@ fn user_response(status: u16, stored: &StoredUser, location: Option<&str>) -> Re
     builder.body(user_json(stored).to_string()).build()
 }
 
-/// A `nom` or `prenom` field: absent → `None`; present → a non-blank string of at most
-/// `MAX_NAME_CHARS` characters without control characters (422 otherwise).
+/// A `nom` or `prenom` field: absent → `None`; present → a non-blank string within
+/// `request::name_problem`'s rules (422 otherwise).
 fn name<'a>(body: &'a Map<String, Value>, field: &'static str) -> Result<Option<&'a str>, ApiError> {
-    let invalid = |reason: &str| ApiError::InvalidField { field, reason: reason.into() };
+    let invalid = |reason: String| ApiError::InvalidField { field, reason };
     match body.get(field) {
         None => Ok(None),
-        Some(Value::String(s)) if s.trim().is_empty() => Err(invalid("must not be empty")),
-        Some(Value::String(s)) if s.chars().count() > MAX_NAME_CHARS => {
-            Err(invalid(&format!("must be at most {MAX_NAME_CHARS} characters")))
-        }
-        Some(Value::String(s)) if s.chars().any(char::is_control) => Err(invalid("must not contain control characters")),
-        Some(Value::String(s)) => Ok(Some(s)),
-        Some(_) => Err(invalid("must be a string")),
+        Some(Value::String(s)) if s.trim().is_empty() => Err(invalid("must not be empty".into())),
+        Some(Value::String(s)) => match request::name_problem(s)? {
+            Some(reason) => Err(invalid(reason)),
+            None => Ok(Some(s)),
+        },
+        Some(_) => Err(invalid("must be a string".into())),
     }
 }
 

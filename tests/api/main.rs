@@ -4,6 +4,7 @@
 
 mod helpers;
 
+mod access;
 mod invariants;
 mod openapi;
 mod operations;

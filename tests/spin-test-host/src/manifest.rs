@@ -130,7 +130,9 @@ mod tests {
     use super::*;
 
     fn load(text: &str) -> Result<Manifest> {
-        let dir = std::env::temp_dir().join(format!("spin-test-host-manifest-{}-{}", std::process::id(), text.len()));
+        static N: std::sync::atomic::AtomicU32 = std::sync::atomic::AtomicU32::new(0);
+        let n = N.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+        let dir = std::env::temp_dir().join(format!("spin-test-host-manifest-{}-{n}", std::process::id()));
         std::fs::create_dir_all(&dir).unwrap();
         let path = dir.join("spin.toml");
         std::fs::write(&path, text).unwrap();
