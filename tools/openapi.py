@@ -42,7 +42,8 @@ user_id_param = {"name": "id", "in": "path", "required": True, "description": "A
 session_id_param = {"name": "id", "in": "path", "required": True, "description": "A session id (percent-decoded, at most 256 bytes).", "schema": {"type": "string"}}
 if_match = {"name": "If-Match", "in": "header", "required": False, "description": "`*` or a list of strong ETags; the write happens only if the user's current ETag is listed (412 otherwise).", "schema": {"type": "string"}}
 json_body = lambda schema, required=True: {"required": required, "content": {"application/json": {"schema": schema}}}
-bad_body = {"400": P("400", "Body is not valid JSON, not an object, or has an unknown field"),
+bad_body = {"400": P("400", "Body is not valid JSON (duplicate keys included), not an object, or has an unknown field"),
+            "413": P("413", "Body over `max_body_bytes`, or session data over `max_session_data_bytes`"),
             "415": P("415", "Body not sent as JSON (`application/json` or a `+json` type)")}
 
 paths = {
@@ -50,7 +51,9 @@ paths = {
     "requestBody": json_body(R("OriginalNewUser")),
     "responses": {"201": {"description": "Utilisateur créé", **content(R("OriginalCreated"))},
                   "400": O("400", "Les champs 'nom' et 'prenom' sont obligatoires, or the body is not a JSON object"),
-                  "415": O("415", "Body not sent as JSON")}}}, common_o),
+                  "413": O("413", "Body over `max_body_bytes`"),
+                  "415": O("415", "Body not sent as JSON"),
+                  "422": O("422", "A name has control characters or is over `max_name_chars`")}}}, common_o),
  "/get_user/{id}": ops({"get": {"summary": "Read a user (original API)", "operationId": "originalGetUser", "tags": ["original"],
     "parameters": [user_id_param],
     "responses": {"200": {"description": "The user", **content(R("OriginalUser"))}, "404": O("404", "Utilisateur non trouvé")}}}, common_o),
@@ -62,8 +65,10 @@ paths = {
  "/create_session": ops({"post": {"summary": "Store a session for one hour under a client-chosen id (original API)", "operationId": "originalCreateSession", "tags": ["original"],
     "requestBody": json_body(R("OriginalNewSession")),
     "responses": {"201": {"description": "Session enregistrée", **content(R("OriginalMessage"))},
-                  "400": O("400", "session_id manquant, or the body is not a JSON object"),
-                  "415": O("415", "Body not sent as JSON")}}}, common_o),
+                  "400": O("400", "session_id manquant, session_id invalide (over `max_session_id_bytes` or with control characters), or the body is not a JSON object"),
+                  "413": O("413", "Body over `max_body_bytes`, or data over `max_session_data_bytes`"),
+                  "415": O("415", "Body not sent as JSON"),
+                  "422": O("422", "data nests deeper than `max_session_data_depth`")}}}, common_o),
  "/get_session/{session_id}": ops({"get": {"summary": "Read a session's data (original API)", "operationId": "originalGetSession", "tags": ["original"],
     "parameters": [{"name": "session_id", "in": "path", "required": True, "schema": {"type": "string"}}],
     "responses": {"200": {"description": "The stored data, any JSON value", **content({})}, "404": O("404", "Session introuvable ou expirée")}}}, common_o),
@@ -118,10 +123,10 @@ schemas = {
  "OriginalCreated": {"type": "object", "required": ["message", "user_id"], "additionalProperties": False, "properties": {"message": {"type": "string"}, "user_id": {"type": "integer", "minimum": 1}}},
  "OriginalNewUser": {"type": "object", "required": ["nom", "prenom"], "properties": {"nom": {"type": "string", "minLength": 1}, "prenom": {"type": "string", "minLength": 1}}},
  "OriginalUser": {"type": "object", "required": ["id", "nom", "prenom"], "additionalProperties": False, "properties": {"id": {"type": "integer", "minimum": 1}, "nom": {"type": "string"}, "prenom": {"type": "string"}}},
- "OriginalNewSession": {"type": "object", "required": ["session_id"], "properties": {"session_id": {"type": ["string", "integer"]}, "data": {"description": "Any JSON value; defaults to {}"}}},
+ "OriginalNewSession": {"type": "object", "required": ["session_id"], "properties": {"session_id": {"type": ["string", "integer"], "description": "1 to max_session_id_bytes (128) bytes of text without control characters, or an integer"}, "data": {"description": "Any JSON value; defaults to {}"}}},
  "NewUser": {"type": "object", "required": ["nom", "prenom"], "additionalProperties": False, "properties": {"nom": R("Name"), "prenom": R("Name")}},
  "UserPatch": {"type": "object", "additionalProperties": False, "properties": {"nom": R("Name"), "prenom": R("Name")}},
- "Name": {"type": "string", "minLength": 1, "maxLength": 200, "description": "Not blank, no control characters, at most 200 characters."},
+ "Name": {"type": "string", "minLength": 1, "maxLength": 200, "description": "Not blank, no control characters, at most max_name_chars (200) characters."},
  "User": {"type": "object", "required": ["id", "nom", "prenom", "created_at", "updated_at"], "additionalProperties": False, "properties": {
     "id": {"type": "integer", "minimum": 1}, "nom": {"type": "string"}, "prenom": {"type": "string"},
     "created_at": {**ts, "description": "null for users written by the original Flask service"}, "updated_at": {**ts, "description": "null for users written by the original Flask service and never updated since"}}},
