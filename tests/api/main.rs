@@ -12,5 +12,6 @@ mod operations;
 mod original_sessions;
 mod original_users;
 mod redis_cost;
+mod redis_faults;
 mod sessions;
 mod users;
