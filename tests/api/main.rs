@@ -11,6 +11,7 @@ mod openapi;
 mod operations;
 mod original_sessions;
 mod original_users;
+mod properties;
 mod redis_cost;
 mod redis_faults;
 mod sessions;

@@ -209,3 +209,32 @@ fn generated_ids_are_distinct_and_well_formed() {
     assert_eq!(ids.len(), 200);
     assert!(ids.iter().all(|id| is_session_id(id) && id.len() == 32));
 }
+
+#[test]
+fn ten_thousand_generated_ids_are_distinct_and_well_formed() {
+    let Some(app) = TestApp::spawn_private(&[]) else { return };
+    let ids: Vec<String> = std::thread::scope(|s| {
+        let workers: Vec<_> = (0..8)
+            .map(|_| {
+                let app = &app;
+                s.spawn(move || {
+                    (0..1250)
+                        .map(|_| create_session(app, &json!({ "ttl_seconds": 30 }))["id"].as_str().unwrap().to_owned())
+                        .collect::<Vec<_>>()
+                })
+            })
+            .collect();
+        workers.into_iter().flat_map(|w| w.join().unwrap()).collect()
+    });
+    assert_eq!(ids.len(), 10_000);
+    assert!(ids.iter().all(|id| is_session_id(id) && id.len() == 32), "32 URL-safe characters");
+    let distinct: HashSet<&String> = ids.iter().collect();
+    assert_eq!(distinct.len(), 10_000);
+    // 192 random bits are exactly 32 base64url characters of 6 bits each: with 10,000 ids, each of
+    // the 64 characters shows up at every position (a coarse check against constant or
+    // low-entropy bytes).
+    for position in 0..32 {
+        let chars: HashSet<u8> = ids.iter().map(|id| id.as_bytes()[position]).collect();
+        assert_eq!(chars.len(), 64, "position {position}");
+    }
+}
