@@ -15,4 +15,5 @@ mod properties;
 mod redis_cost;
 mod redis_faults;
 mod sessions;
+mod soak;
 mod users;

@@ -5,7 +5,7 @@
 //! long run).
 
 use proptest::prelude::*;
-use proptest::test_runner::{Config, TestRunner};
+use proptest::test_runner::{Config, RngAlgorithm, TestRng, TestRunner};
 
 use crate::helpers::{redis_snapshot, TestApp};
 
@@ -34,7 +34,7 @@ fn request_line() -> impl Strategy<Value = (&'static str, String)> {
     let known = (endpoint, segment(), query).prop_map(|((method, template), id, query)| (method, format!("{}{query}", template.replace("{}", &id))));
     let method = prop_oneof![Just("GET"), Just("POST"), Just("PATCH"), Just("DELETE"), Just("PUT"), Just("OPTIONS")];
     let any = (method, proptest::collection::vec(segment(), 1..4)).prop_map(|(m, segs)| (m, format!("/{}", segs.join("/"))));
-    prop_oneof![4 => known, 1 => any]
+    prop_oneof![3 => known, 1 => any]
 }
 
 fn body() -> impl Strategy<Value = Vec<u8>> {
@@ -56,7 +56,9 @@ fn arbitrary_requests_get_clean_answers() {
     let redis = std::cell::RefCell::new(app.redis().unwrap());
     let seen = std::cell::RefCell::new(std::collections::BTreeMap::<u16, u32>::new());
     let cases = std::env::var("PROPTEST_CASES").ok().and_then(|c| c.parse().ok()).unwrap_or(300);
-    let mut runner = TestRunner::new(Config { cases, failure_persistence: None, ..Config::default() });
+    // A fixed seed: the same requests on every run, so a failure in CI replays locally.
+    let config = Config { cases, failure_persistence: None, ..Config::default() };
+    let mut runner = TestRunner::new_with_rng(config, TestRng::deterministic_rng(RngAlgorithm::ChaCha));
     let content_types = prop_oneof![6 => Just(Some("application/json")), 1 => Just(Some("application/merge-patch+json")), 1 => Just(Some("text/plain")), 1 => Just(None)];
     let if_match = prop_oneof![4 => Just(None), 1 => Just(Some("*".to_owned())), 1 => "[ -~]{0,30}".prop_map(Some)];
     runner
