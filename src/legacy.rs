@@ -140,17 +140,22 @@ pub fn flask_json(value: &Value) -> Vec<u8> {
     // serde_json's `Map` is a BTreeMap (the `preserve_order` feature is off), so keys come out
     // sorted by code point, as Python's `sort_keys` sorts them.
     let mut out = Vec::new();
-    let mut ser = serde_json::Serializer::with_formatter(&mut out, AsciiFormatter);
+    let mut ser = serde_json::Serializer::with_formatter(&mut out, FlaskFormatter);
     serde::Serialize::serialize(value, &mut ser).expect("serializing a JSON value cannot fail");
     out.push(b'\n');
     out
 }
 
 /// serde_json's compact formatter, but escaping everything outside printable ASCII as Python's
-/// `ensure_ascii` does (including DEL, and astral characters as surrogate pairs).
-struct AsciiFormatter;
+/// `ensure_ascii` does (including DEL, and astral characters as surrogate pairs), and writing
+/// floats as Python's `repr` does.
+struct FlaskFormatter;
 
-impl serde_json::ser::Formatter for AsciiFormatter {
+impl serde_json::ser::Formatter for FlaskFormatter {
+    fn write_f64<W: ?Sized + std::io::Write>(&mut self, writer: &mut W, value: f64) -> std::io::Result<()> {
+        writer.write_all(python_float_repr(value).as_bytes())
+    }
+
     fn write_string_fragment<W: ?Sized + std::io::Write>(&mut self, writer: &mut W, fragment: &str) -> std::io::Result<()> {
         for c in fragment.chars() {
             if (' '..='~').contains(&c) {
@@ -166,6 +171,34 @@ impl serde_json::ser::Formatter for AsciiFormatter {
     }
 }
 
+/// Python's `repr(float)`: the shortest digits that round-trip (Rust's `{:e}` finds the same ones),
+/// in fixed notation with at least one decimal when the exponent is in -4..16, else as
+/// `d.ddde+XX` with a signed, two-digit-minimum exponent.
+fn python_float_repr(value: f64) -> String {
+    let scientific = format!("{value:e}");
+    let (mantissa, exponent) = scientific.split_once('e').expect("`{:e}` writes an exponent");
+    let exponent: i32 = exponent.parse().expect("`{:e}` writes an integer exponent");
+    let (sign, mantissa) = match mantissa.strip_prefix('-') {
+        Some(rest) => ("-", rest),
+        None => ("", mantissa),
+    };
+    let digits = mantissa.replace('.', "");
+    if (-4..16).contains(&exponent) {
+        if exponent < 0 {
+            return format!("{sign}0.{}{digits}", "0".repeat((-exponent - 1) as usize));
+        }
+        let int_len = exponent as usize + 1;
+        if digits.len() <= int_len {
+            format!("{sign}{digits}{}.0", "0".repeat(int_len - digits.len()))
+        } else {
+            format!("{sign}{}.{}", &digits[..int_len], &digits[int_len..])
+        }
+    } else {
+        let exponent_sign = if exponent < 0 { '-' } else { '+' };
+        format!("{sign}{mantissa}e{exponent_sign}{:02}", exponent.abs())
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -178,5 +211,31 @@ mod tests {
         let body = json!({ "s": "a\"b\\c\n\u{1}\u{7f}😀/" });
         assert_eq!(flask_json(&body), b"{\"s\":\"a\\\"b\\\\c\\n\\u0001\\u007f\\ud83d\\ude00/\"}\n");
         assert_eq!(flask_json(&json!([])), b"[]\n");
+    }
+
+    #[test]
+    fn floats_are_written_as_python_writes_them() {
+        // Expected strings printed by CPython 3.11's json.dumps for the same doubles.
+        let cases = [
+            (0.1, "0.1"),
+            (1.0, "1.0"),
+            (-0.0, "-0.0"),
+            (1e15, "1000000000000000.0"),
+            (1e16, "1e+16"),
+            (1.5e16, "1.5e+16"),
+            (123456789.125, "123456789.125"),
+            (1e-4, "0.0001"),
+            (1e-5, "1e-05"),
+            (1.2345e-7, "1.2345e-07"),
+            (1.2222222222222223e33, "1.2222222222222223e+33"),
+            (5e-324, "5e-324"),
+            (1.7976931348623157e308, "1.7976931348623157e+308"),
+            (-2.5, "-2.5"),
+            (100.0, "100.0"),
+            (9007199254740992.0, "9007199254740992.0"),
+        ];
+        for (value, python) in cases {
+            assert_eq!(flask_json(&json!([value])), format!("[{python}]\n").into_bytes(), "{value:e}");
+        }
     }
 }

@@ -18,8 +18,10 @@ mod sessions;
 mod store;
 mod users;
 
+#[cfg(fuzzing)]
+pub mod fuzzing;
+
 use spin_sdk::http::{Method, Params, Request, Response, Router};
-use spin_sdk::http_component;
 
 use crate::error::{ApiError, Dialect};
 
@@ -67,7 +69,10 @@ const ROUTES: &[Route] = &[
     route("/v1/admin/reindex-users", Problem, &[(Post, admin::reindex_users)]),
 ];
 
-#[http_component]
+// Exported only in the wasm build: a native build (the rlib the fuzz targets link, and the
+// cdylib cargo builds beside it) cannot carry the component's export names.
+#[cfg_attr(target_arch = "wasm32", spin_sdk::http_component)]
+#[cfg_attr(not(target_arch = "wasm32"), allow(dead_code))]
 fn handle(req: Request) -> Response {
     router().handle(req)
 }

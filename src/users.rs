@@ -146,7 +146,7 @@ fn encode_cursor(after: u64) -> String {
     base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(after.to_string())
 }
 
-fn decode_cursor(cursor: &str) -> Option<u64> {
+pub(crate) fn decode_cursor(cursor: &str) -> Option<u64> {
     let bytes = base64::engine::general_purpose::URL_SAFE_NO_PAD.decode(cursor).ok()?;
     request::user_id(std::str::from_utf8(&bytes).ok()?)
 }

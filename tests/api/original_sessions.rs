@@ -111,6 +111,21 @@ fn a_session_written_by_the_flask_service_is_readable() {
 }
 
 #[test]
+fn numbers_in_data_come_back_as_flask_wrote_them() {
+    let app = TestApp::spawn();
+    let id = unique("numbers");
+    // Sent as raw text so the test's own JSON encoder has no say. The expected bytes are what
+    // CPython 3.11's json (Flask's jsonify) prints for the same document.
+    let body = format!(r#"{{"session_id":"{id}","data":{{"a":[0.1,1e16,1.5e-7,-0.0,100.0,1e15,1222222222222222229922222222222300,-7,18446744073709551615]}}}}"#);
+    let res = app.send(app.request("POST", "/create_session").header("content-type", "application/json").body(body));
+    assert_eq!(res.status, 201, "{}", res.text());
+    let res = app.get(&format!("/get_session/{id}"));
+    assert_eq!(res.status, 200);
+    // Integers beyond 64 bits are kept as the nearest double (Python would keep them exact).
+    assert_eq!(res.text(), "{\"a\":[0.1,1e+16,1.5e-07,-0.0,100.0,1000000000000000.0,1.2222222222222223e+33,-7,18446744073709551615]}\n");
+}
+
+#[test]
 fn wrong_methods_get_405() {
     let app = TestApp::spawn();
     for (method, path, allow) in [("GET", "/create_session", "POST"), ("DELETE", "/get_session/x", "GET")] {
