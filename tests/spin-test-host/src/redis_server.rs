@@ -13,6 +13,7 @@ pub struct RedisServer {
     port: u16,
     dir: PathBuf,
     args: Vec<String>,
+    tls: bool,
     wrapper: Option<(Child, ChildStdin)>,
 }
 
@@ -27,12 +28,22 @@ impl RedisServer {
 
     /// Starts one with extra arguments, e.g. `["--requirepass", "x"]` or `["--appendonly", "yes"]`.
     pub fn start_with_args(extra: &[&str]) -> Result<RedisServer> {
+        Self::start_inner(extra, false)
+    }
+
+    /// Starts one that speaks only TLS (`rediss://`), with a fresh self-signed certificate for
+    /// 127.0.0.1 made by the `openssl` CLI. Clients must trust `ca_file()`.
+    pub fn start_tls(extra: &[&str]) -> Result<RedisServer> {
+        Self::start_inner(extra, true)
+    }
+
+    fn start_inner(extra: &[&str], tls: bool) -> Result<RedisServer> {
         let mut last_error = None;
         for _ in 0..5 {
             let port = free_port()?;
             let dir = std::env::temp_dir().join(format!("spin-test-host-redis-{}-{port}", std::process::id()));
             std::fs::create_dir_all(&dir)?;
-            let mut server = RedisServer { port, dir, args: extra.iter().map(|s| s.to_string()).collect(), wrapper: None };
+            let mut server = RedisServer { port, dir, args: extra.iter().map(|s| s.to_string()).collect(), tls, wrapper: None };
             match server.launch() {
                 Ok(()) => return Ok(server),
                 Err(e) => last_error = Some(e),
@@ -42,14 +53,28 @@ impl RedisServer {
     }
 
     fn launch(&mut self) -> Result<()> {
-        let mut args = vec![
-            "--port".to_owned(), self.port.to_string(),
+        let port = if self.tls {
+            self.make_certificate()?;
+            let (cert, key) = (self.ca_file().display().to_string(), self.dir.join("key.pem").display().to_string());
+            vec![
+                "--port".to_owned(), "0".to_owned(),
+                "--tls-port".to_owned(), self.port.to_string(),
+                "--tls-cert-file".to_owned(), cert.clone(),
+                "--tls-key-file".to_owned(), key,
+                "--tls-ca-cert-file".to_owned(), cert,
+                "--tls-auth-clients".to_owned(), "no".to_owned(),
+            ]
+        } else {
+            vec!["--port".to_owned(), self.port.to_string()]
+        };
+        let mut args = port;
+        args.extend([
             "--bind".to_owned(), "127.0.0.1".to_owned(),
             "--save".to_owned(), String::new(),
             "--dir".to_owned(), self.dir.display().to_string(),
             "--logfile".to_owned(), String::new(),
             "--loglevel".to_owned(), "warning".to_owned(),
-        ];
+        ]);
         if !self.args.iter().any(|a| a == "--appendonly") {
             args.extend(["--appendonly".to_owned(), "no".to_owned()]);
         }
@@ -81,12 +106,38 @@ impl RedisServer {
         }
     }
 
+    /// A self-signed certificate (its own CA) for 127.0.0.1, made once per server directory.
+    fn make_certificate(&self) -> Result<()> {
+        if self.ca_file().exists() {
+            return Ok(());
+        }
+        let status = Command::new("openssl")
+            .args(["req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "2", "-subj", "/CN=127.0.0.1"])
+            .args(["-addext", "subjectAltName=IP:127.0.0.1"])
+            .arg("-keyout").arg(self.dir.join("key.pem"))
+            .arg("-out").arg(self.ca_file())
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .status()
+            .context("running openssl (is it installed?)")?;
+        if !status.success() {
+            bail!("openssl req failed: {status}");
+        }
+        Ok(())
+    }
+
+    /// The certificate a TLS server presents, to trust as a CA (`SSL_CERT_FILE`).
+    pub fn ca_file(&self) -> PathBuf {
+        self.dir.join("cert.pem")
+    }
+
     fn ping(&self) -> bool {
         let password = self.args.windows(2).find(|w| w[0] == "--requirepass").map(|w| w[1].clone());
-        let url = match password {
-            Some(p) => format!("redis://:{p}@127.0.0.1:{}", self.port),
-            None => self.url(),
-        };
+        let scheme = if self.tls { "rediss" } else { "redis" };
+        let auth = password.map(|p| format!(":{p}@")).unwrap_or_default();
+        // Only liveness here: the certificate is checked by the tests that use the server.
+        let insecure = if self.tls { "/#insecure" } else { "" };
+        let url = format!("{scheme}://{auth}127.0.0.1:{}{insecure}", self.port);
         redis::Client::open(url.as_str())
             .and_then(|c| c.get_connection_with_timeout(Duration::from_millis(200)))
             .and_then(|mut c| redis::cmd("PING").query::<String>(&mut c))
@@ -94,7 +145,8 @@ impl RedisServer {
     }
 
     pub fn url(&self) -> String {
-        format!("redis://127.0.0.1:{}", self.port)
+        let scheme = if self.tls { "rediss" } else { "redis" };
+        format!("{scheme}://127.0.0.1:{}", self.port)
     }
 
     pub fn port(&self) -> u16 {
