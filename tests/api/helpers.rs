@@ -216,3 +216,8 @@ pub fn redis_snapshot(conn: &mut redis::Connection) -> Vec<(String, String, Stri
         })
         .collect()
 }
+
+/// A number from the environment (run lengths of the on-demand checks), or `default`.
+pub fn env_number(name: &str, default: u64) -> u64 {
+    std::env::var(name).ok().and_then(|v| v.parse().ok()).unwrap_or(default)
+}

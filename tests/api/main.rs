@@ -5,6 +5,7 @@
 mod helpers;
 
 mod access;
+mod benchmark;
 mod hostile_input;
 mod invariants;
 mod openapi;

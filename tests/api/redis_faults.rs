@@ -40,6 +40,24 @@ fn down_then_back_without_restarting_the_app() {
 }
 
 #[test]
+fn down_at_start_then_up_without_restarting_the_app() {
+    let mut redis = RedisServer::start().unwrap();
+    redis.stop();
+    let Some(app) = app_for(&redis.url()) else { return };
+    for res in [app.get("/healthz"), app.get("/v1/users/1"), app.post_json("/v1/sessions", &json!({}))] {
+        assert_problem(&res, 503);
+        assert_eq!(res.header("retry-after"), Some("1"));
+    }
+    let res = app.post_json("/create_user", &json!({ "nom": "A", "prenom": "B" }));
+    assert_eq!(res.status, 503);
+    assert!(res.json()["error"].is_string());
+
+    redis.restart().unwrap();
+    assert_eq!(app.get("/healthz").status, 200);
+    app.post_json("/create_user", &json!({ "nom": "A", "prenom": "B" })).assert(201, json!({ "message": "Utilisateur créé", "user_id": 1 }));
+}
+
+#[test]
 fn a_crash_mid_load_leaves_no_half_applied_write() {
     let mut redis = RedisServer::start_with_args(&["--appendonly", "yes", "--appendfsync", "always"]).unwrap();
     let Some(app) = app_for(&redis.url()) else { return };
