@@ -5,11 +5,46 @@ use spin_sdk::variables;
 
 use crate::error::ApiError;
 
-/// The Redis URL (`redis://[:password@]host:port[/db]`). It must also be listed in the component's
-/// `allowed_outbound_hosts`, which `spin.toml` templates from this same variable.
-pub fn redis_address() -> Result<String, ApiError> {
-    variables::get("redis_address")
-        .map_err(|e| ApiError::Internal(format!("cannot read the redis_address variable: {e}")))
+/// The Redis URL to connect to: `redis_address` (`redis[s]://host:port`) with `redis_username` and
+/// `redis_password` as its userinfo.
+///
+/// The credentials are separate variables because Spin matches `allowed_outbound_hosts` entries
+/// without recognising userinfo: the entry templated from an address with a password in it would
+/// allow nothing. `spin.toml` joins the three into one component variable, `redis_connection`
+/// (`<address>#<username>:<password>`), so that this costs one lookup. The address cannot contain
+/// `#` (Spin would refuse it as an allowed host), so the first `#` splits it off.
+pub fn redis_url() -> Result<String, ApiError> {
+    let joined = variables::get("redis_connection")
+        .map_err(|e| ApiError::Internal(format!("cannot read the redis_connection variable: {e}")))?;
+    join_redis_url(&joined)
+}
+
+fn join_redis_url(joined: &str) -> Result<String, ApiError> {
+    let (address, credentials) = joined.split_once('#').unwrap_or((joined, ":"));
+    let (scheme, host) = address
+        .split_once("://")
+        .ok_or_else(|| ApiError::Internal("redis_address must look like redis://host:port".into()))?;
+    if host.contains('@') {
+        return Err(ApiError::Internal(
+            "redis_address must not carry credentials (Spin could not match it in allowed_outbound_hosts): \
+             set redis_username / redis_password instead"
+                .into(),
+        ));
+    }
+    let (username, password) = credentials.split_once(':').unwrap_or((credentials, ""));
+    let userinfo = match (username, password) {
+        ("", "") => return Ok(address.to_owned()),
+        (user, "") => format!("{}@", encode(user)),
+        (user, password) => format!("{}:{}@", encode(user), encode(password)),
+    };
+    Ok(format!("{scheme}://{userinfo}{host}"))
+}
+
+/// Percent-encodes a URL userinfo part: everything but unreserved characters.
+fn encode(part: &str) -> String {
+    const USERINFO: &percent_encoding::AsciiSet =
+        &percent_encoding::NON_ALPHANUMERIC.remove(b'-').remove(b'.').remove(b'_').remove(b'~');
+    percent_encoding::utf8_percent_encode(part, USERINFO).to_string()
 }
 
 /// The bearer token every request but `/healthz` must present; empty means no access control.
@@ -74,4 +109,21 @@ fn positive_integer(name: &str) -> Result<u64, ApiError> {
         .ok()
         .filter(|n| *n > 0)
         .ok_or_else(|| ApiError::Internal(format!("the {name} variable must be a positive integer, not {value:?}")))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn credentials_join_the_address() {
+        let url = |joined: &str| join_redis_url(joined).map_err(|e| format!("{e:?}"));
+        assert_eq!(url("redis://127.0.0.1:6379#:").unwrap(), "redis://127.0.0.1:6379");
+        assert_eq!(url("redis://h:1#:s3cret").unwrap(), "redis://:s3cret@h:1");
+        assert_eq!(url("rediss://h:1#app:p@ss:w#rd/").unwrap(), "rediss://app:p%40ss%3Aw%23rd%2F@h:1");
+        assert_eq!(url("redis://h:1#app:").unwrap(), "redis://app@h:1");
+        assert!(url("redis://:s3cret@h:1#:").unwrap_err().contains("must not carry credentials"));
+        assert!(!url("redis://:s3cret@h:1#:").unwrap_err().contains("s3cret"));
+        assert!(url("h:1#:").is_err());
+    }
 }

@@ -19,7 +19,7 @@ use helpers::TestApp;
 const PASSWORD: &str = "tls-pa55-w0rd";
 
 fn app_for(redis_url: &str) -> Option<TestApp> {
-    TestApp::spawn_private(&[("SPIN_VARIABLE_REDIS_ADDRESS", redis_url)])
+    TestApp::spawn_private(&[("SPIN_VARIABLE_REDIS_ADDRESS", redis_url), ("SPIN_VARIABLE_REDIS_PASSWORD", PASSWORD)])
 }
 
 fn assert_no_secret(res: &helpers::TestResponse) {
@@ -37,7 +37,7 @@ fn a_tls_redis_works_when_its_certificate_is_trusted() {
     std::env::set_var("SSL_CERT_FILE", &trusted);
 
     let redis = RedisServer::start_tls(&["--requirepass", PASSWORD]).unwrap();
-    let address = format!("rediss://:{PASSWORD}@127.0.0.1:{}", redis.port());
+    let address = redis.url();
     let app = app_for(&address).unwrap();
 
     // Not trusted yet: the certificate is refused, and the error shows neither secret nor host.
@@ -54,12 +54,13 @@ fn a_tls_redis_works_when_its_certificate_is_trusted() {
     let id = res.json()["id"].as_u64().unwrap();
     app.post_json("/create_session", &json!({ "session_id": "tls1", "data": { "a": 1 } })).assert(201, json!({ "message": "Session enregistrée" }));
     app.get("/get_session/tls1").assert(200, json!({ "a": 1 }));
-    let mut conn = redis::Client::open(address.as_str()).unwrap().get_connection().unwrap();
+    let with_password = format!("rediss://:{PASSWORD}@127.0.0.1:{}", redis.port());
+    let mut conn = redis::Client::open(with_password.as_str()).unwrap().get_connection().unwrap();
     let stored: String = redis::cmd("GET").arg(format!("user:{id}")).query(&mut conn).unwrap();
     assert!(stored.contains("Canal"), "{stored}");
 
     // Plain text to the TLS port is not Redis speaking: an error, not a hang, and no secret.
-    let plain = format!("redis://:{PASSWORD}@127.0.0.1:{}", redis.port());
+    let plain = format!("redis://127.0.0.1:{}", redis.port());
     let app = app_for(&plain).unwrap();
     let res = app.get("/v1/users");
     assert!(res.status >= 500, "{}", res.text());

@@ -35,9 +35,9 @@ pub enum StoreError {
     Internal(String),
 }
 
-/// Opens a connection to the Redis database named by the `redis_address` variable.
+/// Opens a connection to the configured Redis database (see `config::redis_url`).
 pub fn open() -> Result<Store, crate::error::ApiError> {
-    Ok(Store::open(&crate::config::redis_address()?)?)
+    Ok(Store::open(&crate::config::redis_url()?)?)
 }
 
 /// An open connection to the service's Redis database.

@@ -1,6 +1,6 @@
 //! Redis going away: the service answers 503 (with `Retry-After`) while it is gone, recovers by
 //! itself when it is back (even with an empty script cache), never half-applies a write across a
-//! crash, and works with a password-protected Redis without ever showing the password.
+//! crash, and works with a password-protected Redis (`redis_password`) without ever showing the password.
 
 use std::collections::BTreeSet;
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -120,17 +120,30 @@ fn a_crash_mid_load_leaves_no_half_applied_write() {
 #[test]
 fn a_password_protected_redis_works_and_the_password_never_shows() {
     let redis = RedisServer::start_with_args(&["--requirepass", "pa55-w0rd"]).unwrap();
-    let with_password = format!("redis://:pa55-w0rd@127.0.0.1:{}", redis.port());
-    let Some(app) = app_for(&with_password) else { return };
+    let with_password = [("SPIN_VARIABLE_REDIS_ADDRESS", redis.url()), ("SPIN_VARIABLE_REDIS_PASSWORD", "pa55-w0rd".to_owned())];
+    let Some(app) = TestApp::spawn_private(&env(&with_password)) else { return };
     let res = app.post_json("/v1/users", &json!({ "nom": "A", "prenom": "B" }));
     assert_eq!(res.status, 201, "{}", res.text());
     assert_eq!(app.get("/healthz").status, 200);
 
     // A wrong password is a server-side misconfiguration: an error, without the secret in it.
-    let wrong = format!("redis://:not-the-pa55@127.0.0.1:{}", redis.port());
-    let Some(app) = app_for(&wrong) else { return };
+    let wrong = [("SPIN_VARIABLE_REDIS_ADDRESS", redis.url()), ("SPIN_VARIABLE_REDIS_PASSWORD", "not-the-pa55".to_owned())];
+    let app = TestApp::spawn_private(&env(&wrong)).unwrap();
     for res in [app.get("/v1/users"), app.get("/healthz"), app.get("/list_users")] {
         assert!(res.status >= 500, "{}", res.text());
         assert!(!res.text().contains("pa55") && !res.text().contains("127.0.0.1"), "{}", res.text());
     }
+
+    // The password inside redis_address: Spin could not match that allowed host, so it is refused
+    // (the log says which variables to use), again without showing the secret.
+    let in_address = format!("redis://:pa55-w0rd@127.0.0.1:{}", redis.port());
+    let app = app_for(&in_address).unwrap();
+    for res in [app.get("/v1/users"), app.get("/healthz"), app.get("/list_users")] {
+        assert_eq!(res.status, 500, "{}", res.text());
+        assert!(!res.text().contains("pa55") && !res.text().contains("127.0.0.1"), "{}", res.text());
+    }
+}
+
+fn env<'a>(pairs: &'a [(&'static str, String)]) -> Vec<(&'static str, &'a str)> {
+    pairs.iter().map(|(k, v)| (*k, v.as_str())).collect()
 }

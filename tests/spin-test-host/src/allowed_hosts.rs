@@ -1,9 +1,12 @@
-//! `allowed_outbound_hosts` matching for Redis addresses, after Spin's outbound-networking rules:
-//! an entry is `scheme://host[:port]`; scheme may be `*`; host may be `*` or `*.suffix`; port may be
-//! `*`, a range `a..b` (end exclusive), or omitted for the scheme's default port. Spin checks a Redis
-//! address with `check_url(address, "redis")` (crates/factor-outbound-redis/src/allowed_hosts.rs).
+//! `allowed_outbound_hosts` matching for Redis addresses, after Spin's outbound-networking rules
+//! (`crates/outbound-networking-config/src/allowed_hosts.rs`). An entry is `scheme://host[:port]`,
+//! split on its last `:` with no URL parsing: scheme may be `*`; host may be `*` or `*.suffix`;
+//! port may be `*`, a range `a..b` (end exclusive), or omitted only for schemes with a well-known
+//! port (`redis` has 6379; `rediss` has none). Userinfo is not recognised in an entry, so an entry
+//! with credentials never matches anything, as in Spin. The address checked is a URL whose userinfo
+//! and path are ignored.
 
-use anyhow::{anyhow, bail, Result};
+use anyhow::{anyhow, bail, Context, Result};
 
 /// One parsed `allowed_outbound_hosts` entry.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -27,17 +30,20 @@ enum PortPattern {
     Exact(u16),
 }
 
-fn default_port(scheme: &str) -> Option<u16> {
+/// Spin's list of schemes whose port may be left out.
+fn well_known_port(scheme: &str) -> Option<u16> {
     match scheme {
+        "postgres" => Some(5432),
+        "mysql" => Some(3306),
         "redis" => Some(6379),
-        "rediss" => Some(6380),
+        "mqtt" => Some(1883),
         "http" => Some(80),
         "https" => Some(443),
         _ => None,
     }
 }
 
-/// The parts of a URL this matching needs: scheme, host, port (userinfo and path dropped).
+/// The parts of an address the check needs: scheme, host, port (userinfo and path dropped).
 fn split_url(url: &str) -> Result<(String, String, Option<String>)> {
     let (scheme, rest) = url.split_once("://").ok_or_else(|| anyhow!("{url:?} has no scheme"))?;
     let authority = rest.split(['/', '?', '#']).next().unwrap_or("");
@@ -54,30 +60,53 @@ fn split_url(url: &str) -> Result<(String, String, Option<String>)> {
     if host.is_empty() {
         bail!("{url:?} has no host");
     }
-    Ok((scheme.to_ascii_lowercase(), host.to_ascii_lowercase(), port))
+    Ok((scheme.to_ascii_lowercase(), host, port))
 }
 
 impl AllowedHost {
     pub fn parse(entry: &str) -> Result<AllowedHost> {
-        let (scheme, host, port) = split_url(entry)?;
-        let scheme = (scheme != "*").then_some(scheme);
+        let trimmed = entry.trim();
+        let (scheme, rest) = trimmed.split_once("://").ok_or_else(|| anyhow!("{entry:?} does not contain a scheme"))?;
+        let (host, port) = rest.rsplit_once(':').unwrap_or((rest, ""));
+        let port = match port.split_once('/') {
+            Some((_, path)) if !path.is_empty() => bail!("{entry:?} has a path but is not allowed to"),
+            Some((port, _)) => port,
+            None => port,
+        };
+        let scheme = match scheme {
+            "*" => None,
+            s if s.chars().all(char::is_alphabetic) => Some(s.to_owned()),
+            s => bail!("scheme {s:?} contains non alphabetic character"),
+        };
+        let host = host.trim();
         let host = if host == "*" {
             HostPattern::Any
         } else if let Some(suffix) = host.strip_prefix("*.") {
-            HostPattern::Suffix(suffix.to_owned())
-        } else {
-            HostPattern::Exact(host)
-        };
-        let port = match port.as_deref() {
-            Some("*") => PortPattern::Any,
-            Some(p) if p.contains("..") => {
-                let (a, b) = p.split_once("..").unwrap();
-                PortPattern::Range(a.parse()?, b.parse()?)
+            if suffix.contains('*') {
+                bail!("invalid allowed host {host}: wildcards are allowed only as prefixes");
             }
-            Some(p) => PortPattern::Exact(p.parse().map_err(|_| anyhow!("bad port {p:?} in {entry:?}"))?),
-            None => match scheme.as_deref().and_then(default_port) {
-                Some(p) => PortPattern::Exact(p),
-                None => bail!("{entry:?} must name a port: its scheme has no default"),
+            HostPattern::Suffix(suffix.to_owned())
+        } else if host.contains('*') {
+            bail!("invalid allowed host {host}: wildcards are allowed only as subdomains");
+        } else if host.contains('/') {
+            bail!("{entry:?}: CIDR ranges and paths are not supported by the test host");
+        } else {
+            HostPattern::Exact(host.trim_end_matches('/').to_owned())
+        };
+        let port = match port {
+            "" => {
+                let default = scheme.as_deref().and_then(well_known_port);
+                PortPattern::Exact(default.ok_or_else(|| {
+                    anyhow!("{entry:?}: no port was provided and the scheme {scheme:?} does not have a known default port number")
+                })?)
+            }
+            "*" => PortPattern::Any,
+            p => match p.split_once("..") {
+                Some((a, b)) => PortPattern::Range(
+                    a.parse().with_context(|| format!("port range {p:?} contains non-number"))?,
+                    b.parse().with_context(|| format!("port range {p:?} contains non-number"))?,
+                ),
+                None => PortPattern::Exact(p.parse().with_context(|| format!("port {p:?} is not a number"))?),
             },
         };
         Ok(AllowedHost { scheme, host, port })
@@ -91,7 +120,7 @@ impl AllowedHost {
                 Ok(p) => p,
                 Err(_) => return false,
             },
-            None => match default_port(&scheme) {
+            None => match well_known_port(&scheme) {
                 Some(p) => p,
                 None => return false,
             },
@@ -129,6 +158,21 @@ mod tests {
         assert!(!allowed("redis://127.0.0.1:6379", "redis://127.0.0.2:6379"), "wrong host");
         assert!(!allowed("redis://127.0.0.1:6379", "rediss://127.0.0.1:6379"), "wrong scheme");
         assert!(!allowed("redis://127.0.0.1:6379", "not a url"));
+        assert!(allowed("rediss://127.0.0.1:6380", "rediss://:pw@127.0.0.1:6380"));
+        assert!(!allowed("rediss://127.0.0.1:6380", "rediss://127.0.0.1"), "rediss has no default port");
+    }
+
+    #[test]
+    fn entries_are_split_as_spin_splits_them() {
+        // Spin takes everything between `://` and the last `:` as the host: credentials stay in
+        // it, so such an entry matches no address.
+        assert!(!allowed("redis://:secret@127.0.0.1:6379", "redis://:secret@127.0.0.1:6379"));
+        assert!(!allowed("redis://user:secret@127.0.0.1:6379", "redis://127.0.0.1:6379"));
+        assert!(AllowedHost::parse("rediss://example.com").is_err(), "rediss has no well-known port");
+        assert!(AllowedHost::parse("redis://127.0.0.1:6379/0").is_err(), "a path");
+        assert!(AllowedHost::parse("redis://127.0.0.1:6379/").is_ok(), "an empty path");
+        assert!(AllowedHost::parse("127.0.0.1:6379").is_err(), "no scheme");
+        assert!(AllowedHost::parse("redis://a*b:6379").is_err());
     }
 
     #[test]
