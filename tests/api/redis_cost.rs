@@ -40,7 +40,7 @@ fn measure_with(app: &TestApp, redis: &mut redis::Connection, variables: u32, se
     (res, record.redis_commands.clone(), commands_executed(redis))
 }
 
-/// `measure_with` for the common case: two variables, the API token and the Redis address.
+/// `measure_with` for the common case: two variables, the API token and `redis_connection`.
 fn measure(app: &TestApp, redis: &mut redis::Connection, send: impl FnOnce() -> TestResponse) -> (TestResponse, Vec<String>, BTreeMap<String, u64>) {
     measure_with(app, redis, 2, send)
 }
