@@ -221,3 +221,10 @@ pub fn redis_snapshot(conn: &mut redis::Connection) -> Vec<(String, String, Stri
 pub fn env_number(name: &str, default: u64) -> u64 {
     std::env::var(name).ok().and_then(|v| v.parse().ok()).unwrap_or(default)
 }
+
+/// Asserts that a response shows neither `secret` nor the Redis host (error bodies must not leak
+/// configuration).
+pub fn assert_no_secret(res: &TestResponse, secret: &str) {
+    let text = res.text();
+    assert!(!text.contains(secret) && !text.contains("127.0.0.1"), "{text}");
+}

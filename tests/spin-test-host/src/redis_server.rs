@@ -53,7 +53,7 @@ impl RedisServer {
     }
 
     fn launch(&mut self) -> Result<()> {
-        let port = if self.tls {
+        let mut args = if self.tls {
             self.make_certificate()?;
             let (cert, key) = (self.ca_file().display().to_string(), self.dir.join("key.pem").display().to_string());
             vec![
@@ -67,7 +67,6 @@ impl RedisServer {
         } else {
             vec!["--port".to_owned(), self.port.to_string()]
         };
-        let mut args = port;
         args.extend([
             "--bind".to_owned(), "127.0.0.1".to_owned(),
             "--save".to_owned(), String::new(),
@@ -133,11 +132,10 @@ impl RedisServer {
 
     fn ping(&self) -> bool {
         let password = self.args.windows(2).find(|w| w[0] == "--requirepass").map(|w| w[1].clone());
-        let scheme = if self.tls { "rediss" } else { "redis" };
         let auth = password.map(|p| format!(":{p}@")).unwrap_or_default();
         // Only liveness here: the certificate is checked by the tests that use the server.
         let insecure = if self.tls { "/#insecure" } else { "" };
-        let url = format!("{scheme}://{auth}127.0.0.1:{}{insecure}", self.port);
+        let url = format!("{}://{auth}127.0.0.1:{}{insecure}", self.scheme(), self.port);
         redis::Client::open(url.as_str())
             .and_then(|c| c.get_connection_with_timeout(Duration::from_millis(200)))
             .and_then(|mut c| redis::cmd("PING").query::<String>(&mut c))
@@ -145,8 +143,11 @@ impl RedisServer {
     }
 
     pub fn url(&self) -> String {
-        let scheme = if self.tls { "rediss" } else { "redis" };
-        format!("{scheme}://127.0.0.1:{}", self.port)
+        format!("{}://127.0.0.1:{}", self.scheme(), self.port)
+    }
+
+    fn scheme(&self) -> &'static str {
+        if self.tls { "rediss" } else { "redis" }
     }
 
     pub fn port(&self) -> u16 {
