@@ -88,7 +88,7 @@ impl AllowedHost {
             HostPattern::Suffix(suffix.to_owned())
         } else if host.contains('*') {
             bail!("invalid allowed host {host}: wildcards are allowed only as subdomains");
-        } else if host.contains('/') {
+        } else if matches!(host.split('/').nth(1), Some(after) if !after.is_empty()) {
             bail!("{entry:?}: CIDR ranges and paths are not supported by the test host");
         } else {
             HostPattern::Exact(host.trim_end_matches('/').to_owned())
@@ -171,6 +171,7 @@ mod tests {
         assert!(AllowedHost::parse("rediss://example.com").is_err(), "rediss has no well-known port");
         assert!(AllowedHost::parse("redis://127.0.0.1:6379/0").is_err(), "a path");
         assert!(AllowedHost::parse("redis://127.0.0.1:6379/").is_ok(), "an empty path");
+        assert!(allowed("redis://127.0.0.1/", "redis://127.0.0.1:6379"), "a trailing slash, default port");
         assert!(AllowedHost::parse("127.0.0.1:6379").is_err(), "no scheme");
         assert!(AllowedHost::parse("redis://a*b:6379").is_err());
     }
