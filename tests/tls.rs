@@ -6,7 +6,7 @@
 //! while no other thread reads the environment.
 
 #[allow(dead_code)]
-#[path = "api/helpers.rs"]
+#[path = "api/helpers/mod.rs"]
 mod helpers;
 
 use std::path::PathBuf;

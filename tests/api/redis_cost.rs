@@ -10,14 +10,15 @@ use serde_json::json;
 use crate::helpers::{TestApp, TestResponse};
 
 /// Commands Redis counted since the last `CONFIG RESETSTAT`, leaving out this test's own
-/// `INFO`/`CONFIG` and the client library's connection set-up (`CLIENT SETINFO`, `HELLO`, `SELECT`).
+/// `INFO`/`CONFIG`, the observer's `MONITOR`/`ECHO`, and the client library's connection set-up
+/// (`CLIENT SETINFO`, `HELLO`, `SELECT`).
 fn commands_executed(redis: &mut redis::Connection) -> BTreeMap<String, u64> {
     let info: String = redis::cmd("INFO").arg("commandstats").query(redis).unwrap();
     info.lines()
         .filter_map(|line| {
             let (name, rest) = line.strip_prefix("cmdstat_")?.split_once(':')?;
             let calls = rest.split(',').find_map(|kv| kv.strip_prefix("calls="))?.parse().ok()?;
-            let setup = name == "info" || name.starts_with("config") || name.starts_with("client") || name == "hello" || name == "select";
+            let setup = ["info", "echo", "monitor"].contains(&name) || name.starts_with("config") || name.starts_with("client") || name == "hello" || name == "select";
             (!setup).then(|| (name.to_owned(), calls))
         })
         .collect()
@@ -25,19 +26,15 @@ fn commands_executed(redis: &mut redis::Connection) -> BTreeMap<String, u64> {
 
 /// Runs one request and returns its response, the round trips the component made, and what Redis
 /// executed for it. Checks that the request opened one connection if it used Redis (none
-/// otherwise) and read exactly `variables` Spin variables.
+/// otherwise) and read exactly `variables` Spin variables. Under the test host and under real Spin
+/// alike: round trips and connections are counted from Redis's side.
 fn measure_with(app: &TestApp, redis: &mut redis::Connection, variables: u32, send: impl FnOnce() -> TestResponse) -> (TestResponse, Vec<String>, BTreeMap<String, u64>) {
     redis::cmd("CONFIG").arg("RESETSTAT").exec(redis).unwrap();
-    app.clear_host_records();
-    let res = send();
-    let records = app.host_records().unwrap();
-    assert_eq!(records.len(), 1, "{records:?}");
-    let record = &records[0];
-    assert!(!record.trapped);
-    let opens_expected = u32::from(!record.redis_commands.is_empty());
-    assert_eq!(record.redis_opens, opens_expected, "one connection when Redis is used, none otherwise: {record:?}");
-    assert_eq!(record.variable_gets, variables, "variable lookups: {record:?}");
-    (res, record.redis_commands.clone(), commands_executed(redis))
+    let seen = app.observe(send);
+    let opens_expected = u64::from(!seen.round_trips.is_empty());
+    assert_eq!(seen.redis_opens, opens_expected, "one connection when Redis is used, none otherwise: {seen:?}");
+    assert_eq!(seen.variable_gets, variables, "variable lookups: {seen:?}");
+    (seen.response, seen.round_trips, commands_executed(redis))
 }
 
 /// `measure_with` for the common case: two variables, the API token and `redis_connection`.

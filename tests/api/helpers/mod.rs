@@ -1,0 +1,394 @@
+//! Test helpers: start the app under test, or find the one named by `APP_URL`, and talk to it
+//! over HTTP. The app runs under one of three backends:
+//! - the project's test host (the default): the built `.wasm` in this process, which also records
+//!   what the component did inside (round trips, opens, variable lookups, traps);
+//! - the real Spin CLI, when `SPIN_BIN` names it: a `spin up` per app (`real_spin.rs`);
+//! - an external server, when `APP_URL` is set (tests that need a private app are skipped then).
+
+mod real_spin;
+mod redis_observer;
+
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+use std::sync::{Mutex, OnceLock};
+
+use reqwest::blocking::{Client, RequestBuilder, Response};
+use serde_json::Value;
+use spin_test_host::{App, Manifest, RedisServer, RequestRecord, Server};
+
+pub use real_spin::{spin_bin, SpinUp};
+use redis_observer::RedisObserver;
+
+/// What serves the app under test.
+enum Backend {
+    TestHost(Server),
+    RealSpin(SpinUp),
+    External,
+}
+
+/// The service under test, reached over HTTP, with its Redis when the test may look inside.
+pub struct TestApp {
+    pub base_url: String,
+    client: Client,
+    redis_url: Option<String>,
+    backend: Backend,
+    observer: Mutex<Option<RedisObserver>>,
+    // Dropped after `backend`: the app must not outlive its Redis.
+    _redis_server: Option<RedisServer>,
+}
+
+/// The app loaded once per test process: building and compiling the component is the slow part.
+fn loaded_app() -> &'static App {
+    static APP: OnceLock<App> = OnceLock::new();
+    APP.get_or_init(|| {
+        let manifest = manifest_path();
+        // Like `spin up --build`: the tests always run the component built from the current source.
+        App::build(&manifest).expect("building the component with spin.toml's build command");
+        App::load(&manifest).expect("loading spin.toml and its component")
+    })
+}
+
+pub fn manifest_path() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("spin.toml")
+}
+
+/// `spin.toml`, read once.
+pub fn manifest() -> &'static Manifest {
+    static MANIFEST: OnceLock<Manifest> = OnceLock::new();
+    MANIFEST.get_or_init(|| Manifest::load(&manifest_path()).expect("reading spin.toml"))
+}
+
+/// One request as the app handled it: the response, and what it cost.
+#[derive(Debug)]
+pub struct Observation {
+    pub response: TestResponse,
+    /// Connections Redis accepted (`Connection::open` calls), from Redis's side.
+    pub redis_opens: u64,
+    /// The commands the component sent, one per round trip, upper-cased, from Redis's side.
+    pub round_trips: Vec<String>,
+    /// `variables::get` calls: the test host's count, or under real Spin the lookups Spin made
+    /// for the component, beyond those it makes itself when a connection opens.
+    pub variable_gets: u32,
+}
+
+impl TestApp {
+    /// The app under test: the server named by `APP_URL` (and `REDIS_URL`) if set, otherwise a
+    /// fresh redis-server and a fresh app on the backend of this run.
+    pub fn spawn() -> TestApp {
+        match std::env::var("APP_URL") {
+            Ok(url) => TestApp {
+                base_url: url.trim_end_matches('/').to_owned(),
+                client: client(),
+                redis_url: std::env::var("REDIS_URL").ok(),
+                backend: Backend::External,
+                observer: Mutex::new(None),
+                _redis_server: None,
+            },
+            Err(_) => Self::spawn_private(&[]).expect("spawn_private outside APP_URL mode"),
+        }
+    }
+
+    /// An app with its own redis-server, for tests that need to own the whole database (counting
+    /// commands, stopping Redis) or to set variables. `None` when testing an external server.
+    pub fn spawn_private(extra_env: &[(&str, &str)]) -> Option<TestApp> {
+        if std::env::var("APP_URL").is_ok() {
+            eprintln!("APP_URL is set: this test needs a private app and Redis, skipped");
+            return None;
+        }
+        let redis_server = RedisServer::start().expect("starting redis-server");
+        let redis_url = redis_server.url();
+        let mut env = vec![("SPIN_VARIABLE_REDIS_ADDRESS", redis_url.as_str())];
+        env.extend_from_slice(extra_env);
+        let backend = if spin_bin().is_some() {
+            Backend::RealSpin(SpinUp::start(&manifest_path(), &env))
+        } else {
+            Backend::TestHost(loaded_app().serve(&env).expect("serving the app"))
+        };
+        let base_url = match &backend {
+            Backend::TestHost(server) => server.url(),
+            Backend::RealSpin(spin) => spin.url(),
+            Backend::External => unreachable!(),
+        };
+        // The observer watches the Redis the app was started with (`redis_url`); a test that
+        // points the app elsewhere (SPIN_VARIABLE_REDIS_ADDRESS in `extra_env`) observes nothing.
+        Some(TestApp {
+            base_url,
+            client: client(),
+            redis_url: Some(redis_url),
+            backend,
+            observer: Mutex::new(None),
+            _redis_server: Some(redis_server),
+        })
+    }
+
+    pub fn is_real_spin(&self) -> bool {
+        matches!(self.backend, Backend::RealSpin(_))
+    }
+
+    /// The `spin up` serving this app, under real Spin.
+    pub fn real_spin(&self) -> Option<&SpinUp> {
+        match &self.backend {
+            Backend::RealSpin(spin) => Some(spin),
+            _ => None,
+        }
+    }
+
+    pub fn url(&self, path: &str) -> String {
+        format!("{}{}", self.base_url, path)
+    }
+
+    pub fn get(&self, path: &str) -> TestResponse {
+        self.send(self.client.get(self.url(path)))
+    }
+
+    pub fn delete(&self, path: &str) -> TestResponse {
+        self.send(self.client.delete(self.url(path)))
+    }
+
+    pub fn post_json(&self, path: &str, body: &Value) -> TestResponse {
+        self.send(self.client.post(self.url(path)).json(body))
+    }
+
+    /// Any request, built by the caller (for odd methods, headers and bodies).
+    pub fn request(&self, method: &str, path: &str) -> RequestBuilder {
+        let method = reqwest::Method::from_bytes(method.as_bytes()).expect("valid method");
+        self.client.request(method, self.url(path))
+    }
+
+    pub fn send(&self, request: RequestBuilder) -> TestResponse {
+        TestResponse::from(request.send().expect("the server answers"))
+    }
+
+    /// A connection to the app's Redis, for tests that look inside; `None` when it is not known.
+    pub fn redis(&self) -> Option<redis::Connection> {
+        let url = self.redis_url.as_ref()?;
+        Some(redis::Client::open(url.as_str()).and_then(|c| c.get_connection()).expect("connecting to the test Redis"))
+    }
+
+    /// Sends one request (made by `send`) and observes what it cost, on either backend: Redis
+    /// round trips and connections from Redis's side, variable lookups from the backend. Under
+    /// the test host, its own records must agree with what Redis saw, and the instance must not
+    /// have trapped. Only for a private app (`spawn_private`) that no other client is using.
+    pub fn observe(&self, send: impl FnOnce() -> TestResponse) -> Observation {
+        let mut observer = self.observer.lock().unwrap();
+        let observer = observer.get_or_insert_with(|| {
+            let url = self.redis_url.as_ref().expect("observe needs a private app");
+            let port = url.rsplit(':').next().and_then(|p| p.parse().ok()).expect("a port in the Redis URL");
+            RedisObserver::connect(port)
+        });
+        self.clear_host_records();
+        if let Backend::RealSpin(spin) = &self.backend {
+            spin.variables().take();
+        }
+        let connections_before = observer.start();
+        let response = send();
+        let activity = observer.finish(connections_before);
+        let variable_gets = match &self.backend {
+            Backend::TestHost(server) => {
+                let records = server.requests();
+                assert_eq!(records.len(), 1, "one request observed at a time: {records:?}");
+                let record = &records[0];
+                assert!(!record.trapped, "the instance trapped: {record:?}");
+                assert_eq!(u64::from(record.redis_opens), activity.opens, "opens, test host vs Redis: {record:?}");
+                assert_eq!(record.redis_commands, activity.round_trips, "round trips, test host vs Redis: {record:?}");
+                record.variable_gets
+            }
+            Backend::RealSpin(spin) => {
+                assert_eq!(spin.traps(), Vec::<String>::new(), "the instance trapped");
+                variable_gets_under_spin(spin.variables().take(), activity.opens)
+            }
+            Backend::External => unreachable!("observe needs a private app"),
+        };
+        Observation { response, redis_opens: activity.opens, round_trips: activity.round_trips, variable_gets }
+    }
+
+    /// Traps (and panics) so far: the test host sees them happen; under real Spin they show in
+    /// Spin's output or the component's stderr log. Empty for an external app, which cannot tell.
+    pub fn traps(&self) -> Vec<String> {
+        match &self.backend {
+            Backend::TestHost(server) => server.requests().iter().filter(|r| r.trapped).map(|r| format!("{} {}", r.method, r.path)).collect(),
+            Backend::RealSpin(spin) => spin.traps(),
+            Backend::External => Vec::new(),
+        }
+    }
+
+    /// What the test host saw of each request (Redis round trips, traps): only the test host can
+    /// see inside an instance, so this is `None` under real Spin and for an external app.
+    pub fn host_records(&self) -> Option<Vec<RequestRecord>> {
+        match &self.backend {
+            Backend::TestHost(server) => Some(server.requests()),
+            _ => None,
+        }
+    }
+
+    pub fn clear_host_records(&self) {
+        if let Backend::TestHost(server) = &self.backend {
+            server.clear_requests();
+        }
+    }
+}
+
+/// The application variables each component variable's template names (`{{ name }}`).
+fn template_references(template: &str) -> Vec<String> {
+    template
+        .split("{{")
+        .skip(1)
+        .filter_map(|part| part.split_once("}}"))
+        .map(|(name, _)| name.trim().to_owned())
+        .collect()
+}
+
+/// Turns what the counting variable provider was asked during one request into the number of
+/// `variables::get` calls the component made.
+///
+/// Real Spin, seen with the counting provider (4.0.2 and 3.6.3 alike): each `variables::get` of a
+/// component variable asks once for every application variable its template names; and a request
+/// that opens a Redis connection also resolves every application variable once, to check the
+/// templated `allowed_outbound_hosts` (`tests/api/real_spin_facts.rs` pins both).
+fn variable_gets_under_spin(mut asked: BTreeMap<String, u32>, opens: u64) -> u32 {
+    let manifest = manifest();
+    if opens > 0 {
+        for name in manifest.variables.keys() {
+            match asked.get_mut(name) {
+                Some(n) => *n -= 1,
+                None => panic!("opening Redis did not resolve {name}"),
+            }
+        }
+        asked.retain(|_, n| *n > 0);
+    }
+    // Attribute what is left to component variables, each through an application variable that
+    // no other component variable names; then check the attribution explains every lookup.
+    let references: BTreeMap<&String, Vec<String>> =
+        manifest.component_variables.iter().map(|(name, template)| (name, template_references(template))).collect();
+    let mut explained: BTreeMap<String, u32> = BTreeMap::new();
+    let mut gets = 0;
+    for (name, refs) in &references {
+        let witness = refs
+            .iter()
+            .find(|r| references.iter().filter(|(_, other)| other.contains(r)).count() == 1)
+            .unwrap_or_else(|| panic!("component variable {name} shares every variable it names: cannot count its lookups"));
+        let n = asked.get(witness).copied().unwrap_or(0) / refs.iter().filter(|r| *r == witness).count() as u32;
+        for r in refs {
+            *explained.entry(r.clone()).or_default() += n;
+        }
+        gets += n;
+    }
+    explained.retain(|_, n| *n > 0);
+    assert_eq!(asked, explained, "variable lookups not explained by whole component-variable reads");
+    gets
+}
+
+fn client() -> Client {
+    Client::builder()
+        .timeout(std::time::Duration::from_secs(30))
+        .build()
+        .expect("building the HTTP client")
+}
+
+/// A response read to the end, easy to assert on.
+#[derive(Debug)]
+pub struct TestResponse {
+    pub status: u16,
+    pub headers: reqwest::header::HeaderMap,
+    pub body: Vec<u8>,
+}
+
+impl From<Response> for TestResponse {
+    fn from(r: Response) -> Self {
+        let status = r.status().as_u16();
+        let headers = r.headers().clone();
+        let body = r.bytes().expect("reading the body").to_vec();
+        TestResponse { status, headers, body }
+    }
+}
+
+impl TestResponse {
+    pub fn json(&self) -> Value {
+        serde_json::from_slice(&self.body)
+            .unwrap_or_else(|e| panic!("body is not JSON ({e}): {:?}", String::from_utf8_lossy(&self.body)))
+    }
+
+    pub fn header(&self, name: &str) -> Option<&str> {
+        self.headers.get(name).and_then(|v| v.to_str().ok())
+    }
+
+    pub fn text(&self) -> String {
+        String::from_utf8_lossy(&self.body).into_owned()
+    }
+
+    /// Asserts the status and the JSON body together, showing both on failure.
+    #[track_caller]
+    pub fn assert(&self, status: u16, body: Value) {
+        assert_eq!((self.status, self.json()), (status, body), "raw body: {:?}", self.text());
+    }
+}
+
+/// Asserts an RFC 9457 problem response with this status.
+#[track_caller]
+pub fn assert_problem(res: &TestResponse, status: u16) {
+    assert_eq!(res.status, status, "{}", res.text());
+    assert_eq!(res.header("content-type"), Some("application/problem+json"));
+    let body = res.json();
+    assert_eq!(body["status"], serde_json::json!(status));
+    assert!(body["title"].is_string() && body["detail"].is_string() && body["type"].is_string(), "{body}");
+}
+
+/// Walks `GET /v1/users` page by page with this `limit` and returns every id seen, in order.
+pub fn walk_users(app: &TestApp, limit: u32) -> Vec<u64> {
+    let mut ids = Vec::new();
+    let mut cursor = String::new();
+    loop {
+        let page = app.get(&format!("/v1/users?limit={limit}{cursor}"));
+        assert_eq!(page.status, 200, "{}", page.text());
+        let page = page.json();
+        let items = page["items"].as_array().expect("items");
+        assert!(items.len() <= limit as usize);
+        ids.extend(items.iter().map(|u| u["id"].as_u64().expect("id")));
+        match page["next_cursor"].as_str() {
+            Some(c) => cursor = format!("&cursor={c}"),
+            None => return ids,
+        }
+    }
+}
+
+/// A name no other test (or earlier run against a shared server) uses.
+pub fn unique(prefix: &str) -> String {
+    use std::sync::atomic::{AtomicU64, Ordering};
+    static N: AtomicU64 = AtomicU64::new(0);
+    let nanos = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_nanos();
+    format!("{prefix}-{}-{nanos}-{}", std::process::id(), N.fetch_add(1, Ordering::Relaxed))
+}
+
+/// The number of keys in the app's Redis database and a dump of their types and values, to prove
+/// that a rejected request wrote nothing. Uses SCAN, never KEYS.
+pub fn redis_snapshot(conn: &mut redis::Connection) -> Vec<(String, String, String)> {
+    let mut keys: Vec<String> = redis::cmd("SCAN")
+        .cursor_arg(0)
+        .clone()
+        .iter(conn)
+        .expect("SCAN")
+        .collect();
+    keys.sort();
+    keys.into_iter()
+        .map(|k| {
+            let kind: String = redis::cmd("TYPE").arg(&k).query(conn).unwrap();
+            let dump: Option<Vec<u8>> = redis::cmd("DUMP").arg(&k).query(conn).unwrap();
+            (k, kind, dump.map(|d| format!("{d:?}")).unwrap_or_default())
+        })
+        .collect()
+}
+
+/// A number from the environment (run lengths of the on-demand checks), or `default`.
+pub fn env_number(name: &str, default: u64) -> u64 {
+    std::env::var(name).ok().and_then(|v| v.parse().ok()).unwrap_or(default)
+}
+
+/// Asserts that a response shows neither `secret` nor the Redis host (error bodies must not leak
+/// configuration).
+pub fn assert_no_secret(res: &TestResponse, secret: &str) {
+    let text = res.text();
+    assert!(!text.contains(secret) && !text.contains("127.0.0.1"), "{text}");
+}

@@ -1,0 +1,272 @@
+//! The real Spin CLI as a test backend. With `SPIN_BIN` set, every app under test is a `spin up`
+//! of this repository's `spin.toml`, started and stopped by the test that needs it, exactly as the
+//! test host is otherwise: its own redis-server, `--listen 127.0.0.1:<free port>`, variables
+//! through `SPIN_VARIABLE_*`.
+//!
+//! Real Spin shows nothing of what a component does inside, so what the test host records is
+//! observed from outside here: Redis round trips and connections from Redis's side
+//! (`redis_observer.rs`), and variable lookups from a variable provider that counts what it is
+//! asked (`VariableCounter`).
+
+use std::collections::BTreeMap;
+use std::io::{BufRead, BufReader, Read, Write};
+use std::net::{TcpListener, TcpStream};
+use std::path::{Path, PathBuf};
+use std::process::{Child, ChildStdin, Command, Stdio};
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, Mutex, OnceLock};
+use std::time::{Duration, Instant};
+
+/// The Spin CLI to test under, if `SPIN_BIN` names one.
+pub fn spin_bin() -> Option<PathBuf> {
+    std::env::var_os("SPIN_BIN").filter(|v| !v.is_empty()).map(PathBuf::from)
+}
+
+/// `spin build` once per test process (the build command is cargo's, so a second test binary
+/// finds it up to date).
+fn build_once(spin: &Path, manifest: &Path) {
+    static BUILT: OnceLock<()> = OnceLock::new();
+    BUILT.get_or_init(|| {
+        let out = Command::new(spin).arg("build").arg("--from").arg(manifest).output().expect("running spin build");
+        assert!(
+            out.status.success(),
+            "spin build failed ({}):\n{}{}",
+            out.status,
+            String::from_utf8_lossy(&out.stdout),
+            String::from_utf8_lossy(&out.stderr)
+        );
+    });
+}
+
+/// One `spin up`, killed (with everything it started) when dropped, and when the test process
+/// dies: it runs under a `sh` wrapper that kills it once the wrapper's stdin closes.
+pub struct SpinUp {
+    url: String,
+    dir: PathBuf,
+    wrapper: Option<(Child, ChildStdin)>,
+    pid: u32,
+    variables: VariableCounter,
+}
+
+fn free_port() -> u16 {
+    TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port()
+}
+
+fn scratch_dir(what: &str) -> PathBuf {
+    use std::sync::atomic::AtomicU64;
+    static N: AtomicU64 = AtomicU64::new(0);
+    let dir = std::env::temp_dir().join(format!("uss-{what}-{}-{}", std::process::id(), N.fetch_add(1, Ordering::Relaxed)));
+    std::fs::create_dir_all(&dir).unwrap();
+    dir
+}
+
+impl SpinUp {
+    /// Builds (once) and starts `spin up -f <manifest>`, with `env` laid over this process's
+    /// environment. Panics with Spin's own output if it does not come up.
+    pub fn start(manifest: &Path, env: &[(&str, &str)]) -> SpinUp {
+        let spin = spin_bin().expect("SPIN_BIN is set");
+        build_once(&spin, manifest);
+        Self::start_from(&spin, &manifest.display().to_string(), &[], env)
+    }
+
+    /// Starts `spin up -f <from>` (a manifest, or a registry reference with `extra_args` such as
+    /// `--insecure`) with this Spin binary.
+    pub fn start_from(spin: &Path, from: &str, extra_args: &[&str], env: &[(&str, &str)]) -> SpinUp {
+        let variables = VariableCounter::start();
+        let mut last_output = String::new();
+        for _ in 0..3 {
+            let dir = scratch_dir("spin");
+            // Spin asks its variable providers before the environment and defaults; this one
+            // knows nothing and counts the questions.
+            let runtime_config = dir.join("runtime-config.toml");
+            std::fs::write(
+                &runtime_config,
+                format!("[[config_provider]]\ntype = \"vault\"\nurl = \"{}\"\ntoken = \"unused\"\nmount = \"secret\"\n", variables.url()),
+            )
+            .unwrap();
+            let port = free_port();
+            let output = dir.join("spin.out");
+            let mut child = Command::new("sh")
+                .arg("-c")
+                .arg(r#"out=$1; shift; "$@" >"$out" 2>&1 & pid=$!; echo $pid; read _; kill -9 $pid 2>/dev/null; wait $pid 2>/dev/null"#)
+                .arg("sh")
+                .arg(&output)
+                .arg(spin)
+                .args(["up", "--from", from, "--listen", &format!("127.0.0.1:{port}")])
+                .arg("--runtime-config-file")
+                .arg(&runtime_config)
+                .arg("--log-dir")
+                .arg(dir.join("logs"))
+                .arg("--state-dir")
+                .arg(dir.join("state"))
+                .args(extra_args)
+                .envs(env.iter().copied())
+                .stdin(Stdio::piped())
+                .stdout(Stdio::piped())
+                .spawn()
+                .expect("spawning sh for spin up");
+            let stdin = child.stdin.take().unwrap();
+            let mut line = String::new();
+            BufReader::new(child.stdout.take().unwrap()).read_line(&mut line).unwrap();
+            let pid: u32 = line.trim().parse().expect("the wrapper prints spin's pid");
+            let mut up = SpinUp { url: format!("http://127.0.0.1:{port}"), dir, wrapper: Some((child, stdin)), pid, variables: variables.clone() };
+            // Pulling from a registry and compiling a component take a while on a busy machine.
+            let deadline = Instant::now() + Duration::from_secs(120);
+            while Instant::now() < deadline && up.is_running() {
+                if TcpStream::connect(("127.0.0.1", port)).is_ok() {
+                    return up;
+                }
+                std::thread::sleep(Duration::from_millis(20));
+            }
+            last_output = std::fs::read_to_string(&output).unwrap_or_default();
+            up.stop();
+            // Another process may have taken the port between our check and Spin's bind: retry.
+            if !last_output.contains("already in use") {
+                break;
+            }
+        }
+        panic!("spin up -f {from} did not start:\n{last_output}");
+    }
+
+    fn is_running(&self) -> bool {
+        Path::new(&format!("/proc/{}", self.pid)).exists()
+            && !std::fs::read_to_string(format!("/proc/{}/stat", self.pid)).unwrap_or_default().contains(") Z ")
+    }
+
+    pub fn url(&self) -> String {
+        self.url.clone()
+    }
+
+    /// Where Spin writes the component's stdout and stderr.
+    pub fn log_dir(&self) -> PathBuf {
+        self.dir.join("logs")
+    }
+
+    /// What Spin printed itself.
+    pub fn output(&self) -> String {
+        std::fs::read_to_string(self.dir.join("spin.out")).unwrap_or_default()
+    }
+
+    /// Lines of Spin's output and of the component's logs that tell of a trap or a panic.
+    pub fn traps(&self) -> Vec<String> {
+        let mut texts = vec![self.output()];
+        if let Ok(logs) = std::fs::read_dir(self.log_dir()) {
+            texts.extend(logs.flatten().map(|f| std::fs::read_to_string(f.path()).unwrap_or_default()));
+        }
+        texts
+            .iter()
+            .flat_map(|t| t.lines())
+            .filter(|l| l.contains("trap") || l.contains("panicked"))
+            .map(str::to_owned)
+            .collect()
+    }
+
+    pub fn variables(&self) -> &VariableCounter {
+        &self.variables
+    }
+
+    fn stop(&mut self) {
+        if let Some((mut child, stdin)) = self.wrapper.take() {
+            drop(stdin);
+            let _ = child.wait();
+        }
+    }
+}
+
+impl Drop for SpinUp {
+    fn drop(&mut self) {
+        self.stop();
+        let _ = std::fs::remove_dir_all(&self.dir);
+    }
+}
+
+/// A stand-in for a HashiCorp Vault server that holds no secret and counts the lookups it gets,
+/// by variable name. Spin's Vault provider asks it first for every application variable Spin
+/// resolves (a 404 sends Spin on to `SPIN_VARIABLE_*` and the defaults), so the counts show every
+/// `variables::get` the component makes, and what Spin resolves on its own behalf.
+#[derive(Clone)]
+pub struct VariableCounter {
+    port: u16,
+    counts: Arc<Mutex<BTreeMap<String, u32>>>,
+    stopped: Arc<AtomicBool>,
+}
+
+impl VariableCounter {
+    fn start() -> VariableCounter {
+        let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+        let counter = VariableCounter {
+            port: listener.local_addr().unwrap().port(),
+            counts: Arc::default(),
+            stopped: Arc::default(),
+        };
+        let serving = counter.clone();
+        std::thread::spawn(move || {
+            for stream in listener.incoming() {
+                if serving.stopped.load(Ordering::Relaxed) {
+                    return;
+                }
+                let Ok(stream) = stream else { continue };
+                let counts = serving.counts.clone();
+                std::thread::spawn(move || answer_lookups(stream, &counts));
+            }
+        });
+        counter
+    }
+
+    fn url(&self) -> String {
+        format!("http://127.0.0.1:{}", self.port)
+    }
+
+    /// The lookups since the last call, by application variable, and forgets them.
+    pub fn take(&self) -> BTreeMap<String, u32> {
+        std::mem::take(&mut self.counts.lock().unwrap())
+    }
+}
+
+impl Drop for VariableCounter {
+    fn drop(&mut self) {
+        // The last clone (the accept loop holds one) wakes the loop so that it ends.
+        if Arc::strong_count(&self.stopped) == 2 {
+            self.stopped.store(true, Ordering::Relaxed);
+            let _ = TcpStream::connect(("127.0.0.1", self.port));
+        }
+    }
+}
+
+/// HTTP/1.1 with keep-alive, just enough for Vault's KV v2 read
+/// (`GET /v1/<mount>/data/<name>`): counts the name, answers 404.
+fn answer_lookups(stream: TcpStream, counts: &Mutex<BTreeMap<String, u32>>) {
+    let mut reader = BufReader::new(stream.try_clone().unwrap());
+    let mut writer = stream;
+    loop {
+        let mut request_line = String::new();
+        if reader.read_line(&mut request_line).unwrap_or(0) == 0 {
+            return;
+        }
+        let mut content_length = 0;
+        loop {
+            let mut header = String::new();
+            if reader.read_line(&mut header).unwrap_or(0) == 0 {
+                return;
+            }
+            if header.trim().is_empty() {
+                break;
+            }
+            if let Some((name, value)) = header.split_once(':') {
+                if name.eq_ignore_ascii_case("content-length") {
+                    content_length = value.trim().parse().unwrap_or(0);
+                }
+            }
+        }
+        let mut body = vec![0; content_length];
+        let _ = reader.read_exact(&mut body);
+        let path = request_line.split_whitespace().nth(1).unwrap_or_default();
+        let name = path.split('?').next().unwrap_or_default().rsplit('/').next().unwrap_or_default();
+        *counts.lock().unwrap().entry(name.to_owned()).or_default() += 1;
+        let body = b"{\"errors\":[]}";
+        let head = format!("HTTP/1.1 404 Not Found\r\ncontent-type: application/json\r\ncontent-length: {}\r\n\r\n", body.len());
+        if writer.write_all(head.as_bytes()).and_then(|_| writer.write_all(body)).is_err() {
+            return;
+        }
+    }
+}
