@@ -11,7 +11,9 @@
 //! Redis does identical work for both and their ratio isolates the service component's own cost.
 //!
 //! `probe-command` holds one or more commands separated by `;`, each a space-separated list of
-//! percent-encoded arguments, the first being the command name: `GET user%3A1`.
+//! arguments, the first being the command name, each written as `:` and its percent-encoding:
+//! `:GET :user%3A1`. The `:` keeps empty arguments (`:`), which scripts may be passed, from being
+//! lost as trailing whitespace of a header.
 
 use spin_sdk::http::{Request, Response};
 use spin_sdk::redis::{Connection, RedisParameter};
@@ -36,8 +38,8 @@ fn run_commands(req: &Request) -> Response {
         Ok(conn) => conn,
         Err(e) => return fixed(503, &format!("open: {e}")),
     };
-    for command in commands.split(';') {
-        let mut words = command.split(' ').filter(|w| !w.is_empty()).map(percent_decode);
+    for command in commands.split(';').filter(|c| !c.is_empty()) {
+        let mut words = command.split(' ').filter_map(|w| w.strip_prefix(':')).map(percent_decode);
         let Some(name) = words.next() else { continue };
         let Ok(name) = String::from_utf8(name) else {
             return fixed(400, "command name is not UTF-8");
