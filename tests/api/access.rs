@@ -8,7 +8,7 @@ const TOKEN: &str = "s3cret-t0ken";
 
 #[test]
 fn with_a_token_set_every_endpoint_but_healthz_requires_it() {
-    let Some(app) = TestApp::spawn_private(&[("SPIN_VARIABLE_API_TOKEN", TOKEN)]) else { return };
+    let Some(app) = TestApp::spawn_observed(&[("SPIN_VARIABLE_API_TOKEN", TOKEN)]) else { return };
     assert_eq!(app.get("/healthz").status, 200);
 
     let res = app.get("/v1/users");

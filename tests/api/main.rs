@@ -6,6 +6,7 @@ mod helpers;
 
 mod access;
 mod benchmark;
+mod deploy;
 mod hostile_input;
 mod invariants;
 mod openapi;
@@ -14,6 +15,7 @@ mod original_sessions;
 mod original_users;
 mod properties;
 mod redis_cost;
+mod real_spin_facts;
 mod redis_faults;
 mod sessions;
 mod soak;

@@ -48,7 +48,7 @@ fn stats(pairs: &[(&str, u64)]) -> BTreeMap<String, u64> {
 
 #[test]
 fn original_endpoints_cost_one_round_trip_each() {
-    let Some(app) = TestApp::spawn_private(&[]) else { return };
+    let Some(app) = TestApp::spawn_observed(&[]) else { return };
     let mut redis = app.redis().unwrap();
     // Load the scripts into Redis's cache first: the very first run of a script costs an extra
     // EVAL (measured separately below).
@@ -92,7 +92,7 @@ fn original_endpoints_cost_one_round_trip_each() {
 
 #[test]
 fn requests_rejected_at_the_edge_never_touch_redis() {
-    let Some(app) = TestApp::spawn_private(&[]) else { return };
+    let Some(app) = TestApp::spawn_observed(&[]) else { return };
     let mut redis = app.redis().unwrap();
     // Only the API token is read.
     let (res, trips, executed) = measure_with(&app, &mut redis, 1, || app.get("/get_user/abc"));
@@ -105,7 +105,7 @@ fn requests_rejected_at_the_edge_never_touch_redis() {
 
 #[test]
 fn an_empty_script_cache_costs_one_extra_eval() {
-    let Some(app) = TestApp::spawn_private(&[]) else { return };
+    let Some(app) = TestApp::spawn_observed(&[]) else { return };
     let mut redis = app.redis().unwrap();
     redis::cmd("SCRIPT").arg("FLUSH").exec(&mut redis).unwrap();
     let (res, trips, _) = measure(&app, &mut redis, || app.post_json("/create_user", &json!({ "nom": "A", "prenom": "B" })));
@@ -118,7 +118,7 @@ fn an_empty_script_cache_costs_one_extra_eval() {
 
 #[test]
 fn v1_endpoints_cost_one_round_trip_each() {
-    let Some(app) = TestApp::spawn_private(&[]) else { return };
+    let Some(app) = TestApp::spawn_observed(&[]) else { return };
     let mut redis = app.redis().unwrap();
     // Warm the script cache with one of each operation.
     let warm = app.post_json("/v1/users", &json!({ "nom": "Warm", "prenom": "Up" })).json();

@@ -5,7 +5,7 @@
 //! - the real Spin CLI, when `SPIN_BIN` names it: a `spin up` per app (`real_spin.rs`);
 //! - an external server, when `APP_URL` is set (tests that need a private app are skipped then).
 
-mod real_spin;
+pub mod real_spin;
 mod redis_observer;
 
 use std::collections::BTreeMap;
@@ -14,7 +14,7 @@ use std::sync::{Mutex, OnceLock};
 
 use reqwest::blocking::{Client, RequestBuilder, Response};
 use serde_json::Value;
-use spin_test_host::{App, Manifest, RedisServer, RequestRecord, Server};
+use spin_test_host::{App, Manifest, RedisServer, Server};
 
 pub use real_spin::{spin_bin, SpinUp};
 use redis_observer::RedisObserver;
@@ -69,6 +69,9 @@ pub struct Observation {
     /// `variables::get` calls: the test host's count, or under real Spin the lookups Spin made
     /// for the component, beyond those it makes itself when a connection opens.
     pub variable_gets: u32,
+    /// Application variables resolved, by name: under real Spin what the counting provider was
+    /// asked; under the test host, its model of that.
+    pub variables_resolved: BTreeMap<String, u32>,
 }
 
 impl TestApp {
@@ -91,6 +94,17 @@ impl TestApp {
     /// An app with its own redis-server, for tests that need to own the whole database (counting
     /// commands, stopping Redis) or to set variables. `None` when testing an external server.
     pub fn spawn_private(extra_env: &[(&str, &str)]) -> Option<TestApp> {
+        Self::spawn_private_app(extra_env, false)
+    }
+
+    /// A private app whose every cost can be observed (`observe`), variable lookups included:
+    /// under real Spin those are counted by a variable provider that slows each request down by
+    /// milliseconds, so only tests that count them ask for it.
+    pub fn spawn_observed(extra_env: &[(&str, &str)]) -> Option<TestApp> {
+        Self::spawn_private_app(extra_env, true)
+    }
+
+    fn spawn_private_app(extra_env: &[(&str, &str)], count_variables: bool) -> Option<TestApp> {
         if std::env::var("APP_URL").is_ok() {
             eprintln!("APP_URL is set: this test needs a private app and Redis, skipped");
             return None;
@@ -100,7 +114,7 @@ impl TestApp {
         let mut env = vec![("SPIN_VARIABLE_REDIS_ADDRESS", redis_url.as_str())];
         env.extend_from_slice(extra_env);
         let backend = if spin_bin().is_some() {
-            Backend::RealSpin(SpinUp::start(&manifest_path(), &env))
+            Backend::RealSpin(SpinUp::start(&manifest_path(), &env, count_variables))
         } else {
             Backend::TestHost(loaded_app().serve(&env).expect("serving the app"))
         };
@@ -119,18 +133,6 @@ impl TestApp {
             observer: Mutex::new(None),
             _redis_server: Some(redis_server),
         })
-    }
-
-    pub fn is_real_spin(&self) -> bool {
-        matches!(self.backend, Backend::RealSpin(_))
-    }
-
-    /// The `spin up` serving this app, under real Spin.
-    pub fn real_spin(&self) -> Option<&SpinUp> {
-        match &self.backend {
-            Backend::RealSpin(spin) => Some(spin),
-            _ => None,
-        }
     }
 
     pub fn url(&self, path: &str) -> String {
@@ -168,7 +170,7 @@ impl TestApp {
     /// Sends one request (made by `send`) and observes what it cost, on either backend: Redis
     /// round trips and connections from Redis's side, variable lookups from the backend. Under
     /// the test host, its own records must agree with what Redis saw, and the instance must not
-    /// have trapped. Only for a private app (`spawn_private`) that no other client is using.
+    /// have trapped. Only for an app from `spawn_observed` that no other client is using.
     pub fn observe(&self, send: impl FnOnce() -> TestResponse) -> Observation {
         let mut observer = self.observer.lock().unwrap();
         let observer = observer.get_or_insert_with(|| {
@@ -178,12 +180,12 @@ impl TestApp {
         });
         self.clear_host_records();
         if let Backend::RealSpin(spin) = &self.backend {
-            spin.variables().take();
+            spin.variables().expect("observe needs an app from spawn_observed").take();
         }
         let connections_before = observer.start();
         let response = send();
         let activity = observer.finish(connections_before);
-        let variable_gets = match &self.backend {
+        let variables_resolved = match &self.backend {
             Backend::TestHost(server) => {
                 let records = server.requests();
                 assert_eq!(records.len(), 1, "one request observed at a time: {records:?}");
@@ -191,15 +193,18 @@ impl TestApp {
                 assert!(!record.trapped, "the instance trapped: {record:?}");
                 assert_eq!(u64::from(record.redis_opens), activity.opens, "opens, test host vs Redis: {record:?}");
                 assert_eq!(record.redis_commands, activity.round_trips, "round trips, test host vs Redis: {record:?}");
-                record.variable_gets
+                let gets = variable_gets_from_resolutions(&record.variables_resolved, activity.opens);
+                assert_eq!(gets, record.variable_gets, "the host's lookups vs its model of Spin's: {record:?}");
+                record.variables_resolved.clone()
             }
             Backend::RealSpin(spin) => {
                 assert_eq!(spin.traps(), Vec::<String>::new(), "the instance trapped");
-                variable_gets_under_spin(spin.variables().take(), activity.opens)
+                spin.variables().expect("observe needs an app from spawn_observed").take()
             }
             Backend::External => unreachable!("observe needs a private app"),
         };
-        Observation { response, redis_opens: activity.opens, round_trips: activity.round_trips, variable_gets }
+        let variable_gets = variable_gets_from_resolutions(&variables_resolved, activity.opens);
+        Observation { response, redis_opens: activity.opens, round_trips: activity.round_trips, variable_gets, variables_resolved }
     }
 
     /// Traps (and panics) so far: the test host sees them happen; under real Spin they show in
@@ -209,15 +214,6 @@ impl TestApp {
             Backend::TestHost(server) => server.requests().iter().filter(|r| r.trapped).map(|r| format!("{} {}", r.method, r.path)).collect(),
             Backend::RealSpin(spin) => spin.traps(),
             Backend::External => Vec::new(),
-        }
-    }
-
-    /// What the test host saw of each request (Redis round trips, traps): only the test host can
-    /// see inside an instance, so this is `None` under real Spin and for an external app.
-    pub fn host_records(&self) -> Option<Vec<RequestRecord>> {
-        match &self.backend {
-            Backend::TestHost(server) => Some(server.requests()),
-            _ => None,
         }
     }
 
@@ -238,14 +234,15 @@ fn template_references(template: &str) -> Vec<String> {
         .collect()
 }
 
-/// Turns what the counting variable provider was asked during one request into the number of
+/// Turns the application variables resolved during one request into the number of
 /// `variables::get` calls the component made.
 ///
 /// Real Spin, seen with the counting provider (4.0.2 and 3.6.3 alike): each `variables::get` of a
 /// component variable asks once for every application variable its template names; and a request
 /// that opens a Redis connection also resolves every application variable once, to check the
 /// templated `allowed_outbound_hosts` (`tests/api/real_spin_facts.rs` pins both).
-fn variable_gets_under_spin(mut asked: BTreeMap<String, u32>, opens: u64) -> u32 {
+fn variable_gets_from_resolutions(resolved: &BTreeMap<String, u32>, opens: u64) -> u32 {
+    let mut asked = resolved.clone();
     let manifest = manifest();
     if opens > 0 {
         for name in manifest.variables.keys() {

@@ -24,7 +24,7 @@ pub fn spin_bin() -> Option<PathBuf> {
 
 /// `spin build` once per test process (the build command is cargo's, so a second test binary
 /// finds it up to date).
-fn build_once(spin: &Path, manifest: &Path) {
+pub fn build_once(spin: &Path, manifest: &Path) {
     static BUILT: OnceLock<()> = OnceLock::new();
     BUILT.get_or_init(|| {
         let out = Command::new(spin).arg("build").arg("--from").arg(manifest).output().expect("running spin build");
@@ -38,21 +38,89 @@ fn build_once(spin: &Path, manifest: &Path) {
     });
 }
 
-/// One `spin up`, killed (with everything it started) when dropped, and when the test process
-/// dies: it runs under a `sh` wrapper that kills it once the wrapper's stdin closes.
+/// One `spin up`, killed when dropped, and when the test process dies.
 pub struct SpinUp {
     url: String,
     dir: PathBuf,
-    wrapper: Option<(Child, ChildStdin)>,
-    pid: u32,
-    variables: VariableCounter,
+    process: Guarded,
+    variables: Option<VariableCounter>,
 }
 
-fn free_port() -> u16 {
+/// A child process that dies with its guard, and with the test process: it runs under a `sh`
+/// wrapper that kills it and its own children (SIGKILL) once the wrapper's stdin closes. Its
+/// output goes to a file.
+pub struct Guarded {
+    wrapper: Option<(Child, ChildStdin)>,
+    pid: u32,
+}
+
+impl Guarded {
+    pub fn spawn(command: &mut Command, output: &Path) -> Guarded {
+        let program = command.get_program().to_owned();
+        let args: Vec<_> = command.get_args().map(|a| a.to_owned()).collect();
+        let envs: Vec<_> = command.get_envs().map(|(k, v)| (k.to_owned(), v.map(|v| v.to_owned()))).collect();
+        let mut wrapper = Command::new("sh");
+        wrapper
+            .arg("-c")
+            // `setsid`: the child leads a process group of its own, so that killing the group also
+            // kills what it started (`spin up` runs its trigger as a child process).
+            .arg(r#"out=$1; shift; setsid "$@" >"$out" 2>&1 & pid=$!; echo $pid; read _; kill -9 -$pid 2>/dev/null; wait $pid 2>/dev/null"#)
+            .arg("sh")
+            .arg(output)
+            .arg(program)
+            .args(args)
+            .stdin(Stdio::piped())
+            .stdout(Stdio::piped());
+        for (key, value) in envs {
+            match value {
+                Some(value) => wrapper.env(key, value),
+                None => wrapper.env_remove(key),
+            };
+        }
+        let mut child = wrapper.spawn().expect("spawning sh");
+        let stdin = child.stdin.take().unwrap();
+        let mut line = String::new();
+        BufReader::new(child.stdout.take().unwrap()).read_line(&mut line).unwrap();
+        let pid = line.trim().parse().expect("the wrapper prints the child's pid");
+        Guarded { wrapper: Some((child, stdin)), pid }
+    }
+
+    pub fn is_running(&self) -> bool {
+        let stat = std::fs::read_to_string(format!("/proc/{}/stat", self.pid)).unwrap_or_default();
+        !stat.is_empty() && !stat.contains(") Z ")
+    }
+
+    pub fn stop(&mut self) {
+        if let Some((mut child, stdin)) = self.wrapper.take() {
+            drop(stdin);
+            let _ = child.wait();
+        }
+    }
+}
+
+impl Drop for Guarded {
+    fn drop(&mut self) {
+        self.stop();
+    }
+}
+
+/// Waits until something listens on this loopback port, while `alive` says the server runs.
+pub fn wait_for_port(port: u16, timeout: Duration, alive: impl Fn() -> bool) -> bool {
+    let deadline = Instant::now() + timeout;
+    while Instant::now() < deadline && alive() {
+        if TcpStream::connect(("127.0.0.1", port)).is_ok() {
+            return true;
+        }
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    false
+}
+
+pub fn free_port() -> u16 {
     TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port()
 }
 
-fn scratch_dir(what: &str) -> PathBuf {
+pub fn scratch_dir(what: &str) -> PathBuf {
     use std::sync::atomic::AtomicU64;
     static N: AtomicU64 = AtomicU64::new(0);
     let dir = std::env::temp_dir().join(format!("uss-{what}-{}-{}", std::process::id(), N.fetch_add(1, Ordering::Relaxed)));
@@ -62,36 +130,35 @@ fn scratch_dir(what: &str) -> PathBuf {
 
 impl SpinUp {
     /// Builds (once) and starts `spin up -f <manifest>`, with `env` laid over this process's
-    /// environment. Panics with Spin's own output if it does not come up.
-    pub fn start(manifest: &Path, env: &[(&str, &str)]) -> SpinUp {
+    /// environment; with `count_variables`, variable lookups are counted (`variables`). Panics
+    /// with Spin's own output if it does not come up.
+    pub fn start(manifest: &Path, env: &[(&str, &str)], count_variables: bool) -> SpinUp {
         let spin = spin_bin().expect("SPIN_BIN is set");
         build_once(&spin, manifest);
-        Self::start_from(&spin, &manifest.display().to_string(), &[], env)
+        Self::start_from(&spin, &manifest.display().to_string(), &[], env, count_variables)
     }
 
     /// Starts `spin up -f <from>` (a manifest, or a registry reference with `extra_args` such as
     /// `--insecure`) with this Spin binary.
-    pub fn start_from(spin: &Path, from: &str, extra_args: &[&str], env: &[(&str, &str)]) -> SpinUp {
-        let variables = VariableCounter::start();
+    pub fn start_from(spin: &Path, from: &str, extra_args: &[&str], env: &[(&str, &str)], count_variables: bool) -> SpinUp {
+        // Only on demand: Spin's Vault provider builds an HTTP client for every lookup, which
+        // costs milliseconds of CPU, many times per request.
+        let variables = count_variables.then(VariableCounter::start);
         let mut last_output = String::new();
         for _ in 0..3 {
             let dir = scratch_dir("spin");
             // Spin asks its variable providers before the environment and defaults; this one
             // knows nothing and counts the questions.
             let runtime_config = dir.join("runtime-config.toml");
-            std::fs::write(
-                &runtime_config,
-                format!("[[config_provider]]\ntype = \"vault\"\nurl = \"{}\"\ntoken = \"unused\"\nmount = \"secret\"\n", variables.url()),
-            )
-            .unwrap();
+            let providers = match &variables {
+                Some(counter) => format!("[[config_provider]]\ntype = \"vault\"\nurl = \"{}\"\ntoken = \"unused\"\nmount = \"secret\"\n", counter.url()),
+                None => String::new(),
+            };
+            std::fs::write(&runtime_config, providers).unwrap();
             let port = free_port();
             let output = dir.join("spin.out");
-            let mut child = Command::new("sh")
-                .arg("-c")
-                .arg(r#"out=$1; shift; "$@" >"$out" 2>&1 & pid=$!; echo $pid; read _; kill -9 $pid 2>/dev/null; wait $pid 2>/dev/null"#)
-                .arg("sh")
-                .arg(&output)
-                .arg(spin)
+            let mut command = Command::new(spin);
+            command
                 .args(["up", "--from", from, "--listen", &format!("127.0.0.1:{port}")])
                 .arg("--runtime-config-file")
                 .arg(&runtime_config)
@@ -100,37 +167,23 @@ impl SpinUp {
                 .arg("--state-dir")
                 .arg(dir.join("state"))
                 .args(extra_args)
-                .envs(env.iter().copied())
-                .stdin(Stdio::piped())
-                .stdout(Stdio::piped())
-                .spawn()
-                .expect("spawning sh for spin up");
-            let stdin = child.stdin.take().unwrap();
-            let mut line = String::new();
-            BufReader::new(child.stdout.take().unwrap()).read_line(&mut line).unwrap();
-            let pid: u32 = line.trim().parse().expect("the wrapper prints spin's pid");
-            let mut up = SpinUp { url: format!("http://127.0.0.1:{port}"), dir, wrapper: Some((child, stdin)), pid, variables: variables.clone() };
+                // Spin logs every 404 of the Vault provider as an error: keep its output readable.
+                .env("RUST_LOG", "warn,vaultrs=off,rustify=off")
+                .envs(env.iter().copied());
+            let process = Guarded::spawn(&mut command, &output);
+            let mut up = SpinUp { url: format!("http://127.0.0.1:{port}"), dir, process, variables: variables.clone() };
             // Pulling from a registry and compiling a component take a while on a busy machine.
-            let deadline = Instant::now() + Duration::from_secs(120);
-            while Instant::now() < deadline && up.is_running() {
-                if TcpStream::connect(("127.0.0.1", port)).is_ok() {
-                    return up;
-                }
-                std::thread::sleep(Duration::from_millis(20));
+            if wait_for_port(port, Duration::from_secs(120), || up.process.is_running()) {
+                return up;
             }
             last_output = std::fs::read_to_string(&output).unwrap_or_default();
-            up.stop();
+            up.process.stop();
             // Another process may have taken the port between our check and Spin's bind: retry.
             if !last_output.contains("already in use") {
                 break;
             }
         }
         panic!("spin up -f {from} did not start:\n{last_output}");
-    }
-
-    fn is_running(&self) -> bool {
-        Path::new(&format!("/proc/{}", self.pid)).exists()
-            && !std::fs::read_to_string(format!("/proc/{}/stat", self.pid)).unwrap_or_default().contains(") Z ")
     }
 
     pub fn url(&self) -> String {
@@ -161,21 +214,15 @@ impl SpinUp {
             .collect()
     }
 
-    pub fn variables(&self) -> &VariableCounter {
-        &self.variables
-    }
-
-    fn stop(&mut self) {
-        if let Some((mut child, stdin)) = self.wrapper.take() {
-            drop(stdin);
-            let _ = child.wait();
-        }
+    /// The variable lookups, when counted (`start`'s `count_variables`).
+    pub fn variables(&self) -> Option<&VariableCounter> {
+        self.variables.as_ref()
     }
 }
 
 impl Drop for SpinUp {
     fn drop(&mut self) {
-        self.stop();
+        self.process.stop();
         let _ = std::fs::remove_dir_all(&self.dir);
     }
 }
@@ -238,6 +285,7 @@ impl Drop for VariableCounter {
 fn answer_lookups(stream: TcpStream, counts: &Mutex<BTreeMap<String, u32>>) {
     let mut reader = BufReader::new(stream.try_clone().unwrap());
     let mut writer = stream;
+    let _ = writer.set_nodelay(true);
     loop {
         let mut request_line = String::new();
         if reader.read_line(&mut request_line).unwrap_or(0) == 0 {
@@ -263,9 +311,10 @@ fn answer_lookups(stream: TcpStream, counts: &Mutex<BTreeMap<String, u32>>) {
         let path = request_line.split_whitespace().nth(1).unwrap_or_default();
         let name = path.split('?').next().unwrap_or_default().rsplit('/').next().unwrap_or_default();
         *counts.lock().unwrap().entry(name.to_owned()).or_default() += 1;
-        let body = b"{\"errors\":[]}";
-        let head = format!("HTTP/1.1 404 Not Found\r\ncontent-type: application/json\r\ncontent-length: {}\r\n\r\n", body.len());
-        if writer.write_all(head.as_bytes()).and_then(|_| writer.write_all(body)).is_err() {
+        // One write: a head and a body in two small writes meet Nagle and delayed ACKs (40 ms).
+        let body = r#"{"errors":[]}"#;
+        let answer = format!("HTTP/1.1 404 Not Found\r\ncontent-type: application/json\r\ncontent-length: {}\r\n\r\n{body}", body.len());
+        if writer.write_all(answer.as_bytes()).is_err() {
             return;
         }
     }

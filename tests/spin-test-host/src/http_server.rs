@@ -118,6 +118,7 @@ async fn run_instance(shared: &Arc<Shared>, req: hyper::Request<Incoming>, mut r
         record.redis_opens = counters.redis_opens;
         record.redis_commands = counters.redis_commands;
         record.variable_gets = counters.variable_gets;
+        record.variables_resolved = counters.variables_resolved;
         finisher.records.lock().unwrap().push(record);
         finisher.in_flight.fetch_sub(1, Ordering::SeqCst);
     });

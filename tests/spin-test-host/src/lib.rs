@@ -47,6 +47,11 @@ pub struct RequestRecord {
     pub redis_commands: Vec<String>,
     /// `variables::get` calls.
     pub variable_gets: u32,
+    /// Application variables resolved, by name, as real Spin resolves them: once per `{{ name }}`
+    /// in the template of each component variable read, and every one of them once when the
+    /// instance first opens a Redis connection (Spin 3.6 and 4.0 resolve them all then, to check
+    /// the templated `allowed_outbound_hosts`; seen through a counting variable provider).
+    pub variables_resolved: BTreeMap<String, u32>,
     /// Whether the instance trapped (or never answered).
     pub trapped: bool,
 }

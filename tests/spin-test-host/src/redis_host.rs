@@ -52,6 +52,11 @@ impl spin_redis::Host for InstanceState {}
 
 impl spin_redis::HostConnection for InstanceState {
     async fn open(&mut self, address: String) -> Result<Resource<RedisConnection>, Error> {
+        if self.record.redis_opens == 0 {
+            for name in self.app.resolver.application_variables() {
+                *self.record.variables_resolved.entry(name.clone()).or_default() += 1;
+            }
+        }
         self.record.redis_opens += 1;
         if !self.app.allowed_hosts.iter().any(|h| h.allows(&address)) {
             return Err(Error::InvalidAddress);
@@ -196,6 +201,9 @@ impl variables::Host for InstanceState {
         self.record.variable_gets += 1;
         if crate::variables::check_name(&name).is_err() {
             return Err(variables::Error::InvalidName(name));
+        }
+        for reference in self.app.resolver.references(&name) {
+            *self.record.variables_resolved.entry(reference.clone()).or_default() += 1;
         }
         self.app
             .resolver

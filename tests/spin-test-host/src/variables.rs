@@ -26,6 +26,8 @@ pub fn check_name(name: &str) -> Result<()> {
 pub struct Resolver {
     app: BTreeMap<String, String>,
     component: BTreeMap<String, String>,
+    /// The application variables each component variable's template names, in order.
+    references: BTreeMap<String, Vec<String>>,
 }
 
 impl Resolver {
@@ -42,10 +44,11 @@ impl Resolver {
                 None => bail!("required variable {name:?} has no value (set SPIN_VARIABLE_{})", name.to_uppercase()),
             }
         }
-        let mut resolver = Resolver { app, component: BTreeMap::new() };
+        let mut resolver = Resolver { app, component: BTreeMap::new(), references: BTreeMap::new() };
         for (name, template) in &manifest.component_variables {
             let value = resolver.expand(template)?;
             resolver.component.insert(name.clone(), value);
+            resolver.references.insert(name.clone(), references(template));
         }
         Ok(resolver)
     }
@@ -66,10 +69,26 @@ impl Resolver {
         Ok(out)
     }
 
+    /// The application variables that resolving this component variable asks for: Spin asks its
+    /// providers once per `{{ name }}` of the template, at every `get`.
+    pub fn references(&self, component_variable: &str) -> &[String] {
+        self.references.get(component_variable).map_or(&[], Vec::as_slice)
+    }
+
+    /// Every application variable.
+    pub fn application_variables(&self) -> impl Iterator<Item = &String> {
+        self.app.keys()
+    }
+
     /// A component variable's value, as `fermyon:spin/variables.get` answers it.
     pub fn component_variable(&self, name: &str) -> Option<&str> {
         self.component.get(name).map(String::as_str)
     }
+}
+
+/// The names a template refers to (`{{ name }}`), in order.
+fn references(template: &str) -> Vec<String> {
+    template.split("{{").skip(1).filter_map(|part| Some(part.split_once("}}")?.0.trim().to_owned())).collect()
 }
 
 #[cfg(test)]
