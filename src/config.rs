@@ -101,8 +101,8 @@ pub const MAX_SESSION_ID_BYTES: Limit = Limit { variable: "max_session_id_bytes"
 pub const MAX_PAGE_SIZE: Limit = Limit { variable: "max_page_size", floor: 50 };
 
 fn positive_integer(name: &str) -> Result<u64, ApiError> {
-    let value = variables::get(name)
-        .map_err(|e| ApiError::Internal(format!("cannot read the {name} variable: {e}")))?;
+    let value =
+        variables::get(name).map_err(|e| ApiError::Internal(format!("cannot read the {name} variable: {e}")))?;
     value
         .trim()
         .parse::<u64>()

@@ -127,18 +127,13 @@ impl ApiError {
             ),
             ApiError::InvalidField { field, reason } => ("Unprocessable Content", format!("`{field}`: {reason}")),
             ApiError::PayloadTooLarge(detail) => ("Content Too Large", detail.clone()),
-            ApiError::MethodNotAllowed { allow } => (
-                "Method Not Allowed",
-                format!("this resource allows: {allow}"),
-            ),
-            ApiError::UnsupportedMediaType => (
-                "Unsupported Media Type",
-                "the request body must be JSON (Content-Type: application/json)".into(),
-            ),
-            ApiError::Unavailable(_) => (
-                "Service Unavailable",
-                "the Redis database is not reachable; retry later".into(),
-            ),
+            ApiError::MethodNotAllowed { allow } => ("Method Not Allowed", format!("this resource allows: {allow}")),
+            ApiError::UnsupportedMediaType => {
+                ("Unsupported Media Type", "the request body must be JSON (Content-Type: application/json)".into())
+            }
+            ApiError::Unavailable(_) => {
+                ("Service Unavailable", "the Redis database is not reachable; retry later".into())
+            }
             ApiError::Internal(_) => ("Internal Server Error", "an internal error occurred".into()),
         }
     }
@@ -165,10 +160,7 @@ impl ApiError {
         match dialect {
             Dialect::Original => {
                 let body = serde_json::json!({ "error": self.original_message() });
-                builder
-                    .header("content-type", "application/json")
-                    .body(crate::legacy::flask_json(&body))
-                    .build()
+                builder.header("content-type", "application/json").body(crate::legacy::flask_json(&body)).build()
             }
             Dialect::Problem => {
                 let (title, detail) = self.problem_text();
@@ -178,10 +170,7 @@ impl ApiError {
                     "status": status,
                     "detail": detail,
                 });
-                builder
-                    .header("content-type", "application/problem+json")
-                    .body(body.to_string())
-                    .build()
+                builder.header("content-type", "application/problem+json").body(body.to_string()).build()
             }
         }
     }

@@ -20,7 +20,8 @@ pub fn request_handling(data: &[u8]) {
     // Bodies: strict parsing agrees with serde_json whenever it accepts, and an accepted document
     // survives the Flask-style encoding unchanged (which must be pure ASCII).
     if let Ok(value) = json::parse(&body) {
-        let lenient: serde_json::Value = serde_json::from_slice(&body).expect("serde_json accepts what strict parsing accepts");
+        let lenient: serde_json::Value =
+            serde_json::from_slice(&body).expect("serde_json accepts what strict parsing accepts");
         assert_eq!(value, lenient);
         let encoded = legacy::flask_json(&value);
         assert!(encoded.is_ascii());

@@ -42,9 +42,7 @@ pub fn create_user(req: Request, _: Params) -> Result<Response, ApiError> {
 /// `GET /get_user/<id>` → `200 {"id", "nom", "prenom"}`.
 pub fn get_user(_: Request, params: Params) -> Result<Response, ApiError> {
     let id = user_id_param(&params)?;
-    let user = store::open()?
-        .get_user(id)?
-        .ok_or_else(|| ApiError::NotFound(USER_NOT_FOUND.into()))?;
+    let user = store::open()?.get_user(id)?.ok_or_else(|| ApiError::NotFound(USER_NOT_FOUND.into()))?;
     Ok(flask_response(200, &original_user(&user.user)))
 }
 
@@ -96,10 +94,7 @@ pub fn create_session(req: Request, _: Params) -> Result<Response, ApiError> {
 /// `GET /get_session/<session_id>` → `200` and the stored `data`.
 pub fn get_session(_: Request, params: Params) -> Result<Response, ApiError> {
     let not_found = || ApiError::NotFound(SESSION_NOT_FOUND.into());
-    let session_id = params
-        .get("session_id")
-        .and_then(request::path_segment)
-        .ok_or_else(not_found)?;
+    let session_id = params.get("session_id").and_then(request::path_segment).ok_or_else(not_found)?;
     if !request::session_id_acceptable(&session_id)? {
         return Err(not_found());
     }
@@ -115,10 +110,7 @@ fn non_empty_str<'a>(body: &'a serde_json::Map<String, Value>, field: &str) -> O
 
 /// The original routes only matched integer ids, so anything else is "not found".
 fn user_id_param(params: &Params) -> Result<u64, ApiError> {
-    params
-        .get("id")
-        .and_then(request::user_id)
-        .ok_or_else(|| ApiError::NotFound(USER_NOT_FOUND.into()))
+    params.get("id").and_then(request::user_id).ok_or_else(|| ApiError::NotFound(USER_NOT_FOUND.into()))
 }
 
 /// A user as the original service showed it: exactly `id`, `nom` and `prenom`.
@@ -127,11 +119,7 @@ fn original_user(user: &store::User) -> Value {
 }
 
 fn flask_response(status: u16, body: &Value) -> Response {
-    Response::builder()
-        .status(status)
-        .header("content-type", "application/json")
-        .body(flask_json(body))
-        .build()
+    Response::builder().status(status).header("content-type", "application/json").body(flask_json(body)).build()
 }
 
 /// Encodes JSON byte-for-byte as Flask's `jsonify` does outside debug mode: `sort_keys=True`,
@@ -156,7 +144,11 @@ impl serde_json::ser::Formatter for FlaskFormatter {
         writer.write_all(python_float_repr(value).as_bytes())
     }
 
-    fn write_string_fragment<W: ?Sized + std::io::Write>(&mut self, writer: &mut W, fragment: &str) -> std::io::Result<()> {
+    fn write_string_fragment<W: ?Sized + std::io::Write>(
+        &mut self,
+        writer: &mut W,
+        fragment: &str,
+    ) -> std::io::Result<()> {
         for c in fragment.chars() {
             if (' '..='~').contains(&c) {
                 writer.write_all(&[c as u8])?;

@@ -87,9 +87,7 @@ fn router() -> Router {
         for (method, handler) in route.methods {
             let handler = *handler;
             router.add(route.path, method.clone(), move |req: Request, params: Params| {
-                authorize(&req)
-                    .and_then(|()| handler(req, params))
-                    .unwrap_or_else(|e| e.into_response(dialect))
+                authorize(&req).and_then(|()| handler(req, params)).unwrap_or_else(|e| e.into_response(dialect))
             });
         }
         // Every other method on a known path: 405 with `Allow` (after the token check, so the

@@ -8,9 +8,5 @@ use crate::error::ApiError;
 pub const DOCUMENT: &str = include_str!("openapi.json");
 
 pub fn document(_: Request, _: Params) -> Result<Response, ApiError> {
-    Ok(Response::builder()
-        .status(200)
-        .header("content-type", "application/json")
-        .body(DOCUMENT)
-        .build())
+    Ok(Response::builder().status(200).header("content-type", "application/json").body(DOCUMENT).build())
 }

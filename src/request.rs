@@ -45,9 +45,7 @@ pub fn json_body(req: &Request, allowed: &[&str]) -> Result<Map<String, Value>, 
 
 /// The value of a query parameter (percent-decoded), if present.
 pub fn query_param(req: &Request, name: &str) -> Option<String> {
-    form_urlencoded::parse(req.query().as_bytes())
-        .find(|(k, _)| k == name)
-        .map(|(_, v)| v.into_owned())
+    form_urlencoded::parse(req.query().as_bytes()).find(|(k, _)| k == name).map(|(_, v)| v.into_owned())
 }
 
 /// Parses `If-Match`: absent, `*`, or a list of strong ETags. Weak ETags (`W/"..."`) never match a
@@ -85,7 +83,10 @@ pub fn name_problem(name: &str) -> Result<Option<String>, ApiError> {
 /// 413 when its JSON is over `max_session_data_bytes`.
 pub fn session_data(data: &Value) -> Result<String, ApiError> {
     if let Err(limit) = config::MAX_SESSION_DATA_DEPTH.check(json::depth(data) as u64)? {
-        return Err(ApiError::InvalidField { field: "data", reason: format!("must not nest deeper than {limit} levels") });
+        return Err(ApiError::InvalidField {
+            field: "data",
+            reason: format!("must not nest deeper than {limit} levels"),
+        });
     }
     let stored = data.to_string();
     if let Err(limit) = config::MAX_SESSION_DATA_BYTES.check(stored.len() as u64)? {
@@ -126,7 +127,8 @@ mod tests {
         assert_eq!(user_id("1"), Some(1));
         assert_eq!(user_id("42"), Some(42));
         assert_eq!(user_id("9223372036854775807"), Some(i64::MAX as u64));
-        for bad in ["", "0", "007", "-1", "+1", "1.0", "abc", " 1", "1 ", "9223372036854775808", "99999999999999999999"] {
+        for bad in ["", "0", "007", "-1", "+1", "1.0", "abc", " 1", "1 ", "9223372036854775808", "99999999999999999999"]
+        {
             assert_eq!(user_id(bad), None, "{bad:?}");
         }
     }

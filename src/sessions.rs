@@ -17,10 +17,11 @@ pub fn create(req: Request, _: Params) -> Result<Response, ApiError> {
     let body = request::json_body(&req, &["user_id", "data", "ttl_seconds"])?;
     let user_id = match body.get("user_id") {
         None | Some(Value::Null) => None,
-        Some(v) => Some(v.as_u64().filter(|id| (1..=i64::MAX as u64).contains(id)).ok_or(ApiError::InvalidField {
-            field: "user_id",
-            reason: "must be a positive integer".into(),
-        })?),
+        Some(v) => Some(
+            v.as_u64()
+                .filter(|id| (1..=i64::MAX as u64).contains(id))
+                .ok_or(ApiError::InvalidField { field: "user_id", reason: "must be a positive integer".into() })?,
+        ),
     };
     let data = body.get("data").cloned().unwrap_or_else(|| json!({}));
     let stored_data = request::session_data(&data)?;

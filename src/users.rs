@@ -17,7 +17,8 @@ const DEFAULT_PAGE: u32 = 50;
 pub fn create(req: Request, _: Params) -> Result<Response, ApiError> {
     let body = request::json_body(&req, &["nom", "prenom"])?;
     let nom = name(&body, "nom")?.ok_or(ApiError::InvalidField { field: "nom", reason: "is required".into() })?;
-    let prenom = name(&body, "prenom")?.ok_or(ApiError::InvalidField { field: "prenom", reason: "is required".into() })?;
+    let prenom =
+        name(&body, "prenom")?.ok_or(ApiError::InvalidField { field: "prenom", reason: "is required".into() })?;
     let stored = store::open()?.create_user(nom, prenom, &clock::now())?;
     let location = format!("{}/v1/users/{}", response::base_path(&req), stored.user.id);
     Ok(user_response(201, &stored, Some(&location)))
@@ -28,7 +29,10 @@ pub fn list(req: Request, _: Params) -> Result<Response, ApiError> {
     let limit = match request::query_param(&req, "limit") {
         None => DEFAULT_PAGE,
         Some(raw) => {
-            let out_of_range = |max: u64| ApiError::InvalidParameter { name: "limit", reason: format!("must be an integer from 1 to {max}") };
+            let out_of_range = |max: u64| ApiError::InvalidParameter {
+                name: "limit",
+                reason: format!("must be an integer from 1 to {max}"),
+            };
             match raw.parse::<u32>() {
                 Ok(limit) if limit >= 1 => match config::MAX_PAGE_SIZE.check(limit.into())? {
                     Ok(()) => limit,
@@ -46,7 +50,7 @@ pub fn list(req: Request, _: Params) -> Result<Response, ApiError> {
         })?,
     };
     let page = store::open()?.list_users(after, limit)?;
-    let items: Vec<Value> = page.users.iter().map(|u| user_json(u)).collect();
+    let items: Vec<Value> = page.users.iter().map(user_json).collect();
     let next_cursor = page.next_after.map(encode_cursor);
     Ok(response::json(200, &json!({ "items": items, "next_cursor": next_cursor })))
 }
@@ -62,10 +66,8 @@ pub fn get(_: Request, params: Params) -> Result<Response, ApiError> {
 pub fn update(req: Request, params: Params) -> Result<Response, ApiError> {
     let id = user_id(&params)?;
     let body = request::json_body(&req, &["nom", "prenom"])?;
-    let patch = UserPatch {
-        nom: name(&body, "nom")?.map(str::to_owned),
-        prenom: name(&body, "prenom")?.map(str::to_owned),
-    };
+    let patch =
+        UserPatch { nom: name(&body, "nom")?.map(str::to_owned), prenom: name(&body, "prenom")?.map(str::to_owned) };
     match store::open()?.update_user(id, &patch, &request::if_match(&req), &clock::now())? {
         WriteOutcome::Done(stored) => Ok(user_response(200, &stored, None)),
         WriteOutcome::Missing => Err(not_found(id)),
@@ -105,10 +107,7 @@ pub fn user_json(stored: &StoredUser) -> Value {
 
 fn user_response(status: u16, stored: &StoredUser, location: Option<&str>) -> Response {
     let mut builder = Response::builder();
-    builder
-        .status(status)
-        .header("content-type", "application/json")
-        .header("etag", format!("\"{}\"", stored.etag));
+    builder.status(status).header("content-type", "application/json").header("etag", format!("\"{}\"", stored.etag));
     if let Some(location) = location {
         builder.header("location", location);
     }
@@ -131,10 +130,7 @@ fn name<'a>(body: &'a Map<String, Value>, field: &'static str) -> Result<Option<
 }
 
 fn user_id(params: &Params) -> Result<u64, ApiError> {
-    params
-        .get("id")
-        .and_then(request::user_id)
-        .ok_or_else(|| ApiError::NotFound("no user has this id".into()))
+    params.get("id").and_then(request::user_id).ok_or_else(|| ApiError::NotFound("no user has this id".into()))
 }
 
 fn not_found(id: u64) -> ApiError {

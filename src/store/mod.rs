@@ -116,9 +116,9 @@ fn is_noscript(msg: &str) -> bool {
 /// Sorts Spin's Redis errors into "retry later" and "our fault".
 fn classify(e: redis::Error) -> StoreError {
     match e {
-        redis::Error::InvalidAddress => StoreError::Internal(
-            "redis_address is not a valid Redis URL or is not in allowed_outbound_hosts".into(),
-        ),
+        redis::Error::InvalidAddress => {
+            StoreError::Internal("redis_address is not a valid Redis URL or is not in allowed_outbound_hosts".into())
+        }
         redis::Error::TooManyConnections => StoreError::Unavailable("too many Redis connections".into()),
         redis::Error::TypeError => StoreError::Internal("Redis type error".into()),
         redis::Error::Other(msg) if is_transient(&msg) => StoreError::Unavailable(msg),
@@ -130,8 +130,20 @@ fn classify(e: redis::Error) -> StoreError {
 /// a command was wrong. Spin only hands over the message text, so this looks at the words.
 fn is_transient(msg: &str) -> bool {
     const MARKERS: &[&str] = &[
-        "connection", "Connection", "refused", "reset", "broken pipe", "Broken pipe", "os error",
-        "timed out", "closed", "EOF", "LOADING", "BUSY", "MASTERDOWN", "TRYAGAIN",
+        "connection",
+        "Connection",
+        "refused",
+        "reset",
+        "broken pipe",
+        "Broken pipe",
+        "os error",
+        "timed out",
+        "closed",
+        "EOF",
+        "LOADING",
+        "BUSY",
+        "MASTERDOWN",
+        "TRYAGAIN",
     ];
     MARKERS.iter().any(|m| msg.contains(m))
 }

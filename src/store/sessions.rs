@@ -80,10 +80,19 @@ impl Store {
     /// Creates a session with a fresh id, tied to `user_id` if given. `Ok(false)` when that user does
     /// not exist: checked in the same script as the write, so a session cannot be created for a
     /// user being deleted.
-    pub fn create_session(&self, id: &str, user_id: Option<u64>, data_json: &str, ttl_ms: u64, created_at: &str) -> Result<bool, StoreError> {
+    pub fn create_session(
+        &self,
+        id: &str,
+        user_id: Option<u64>,
+        data_json: &str,
+        ttl_ms: u64,
+        created_at: &str,
+    ) -> Result<bool, StoreError> {
         const CREATE_SESSION: Script = Script {
             name: "CREATE_SESSION",
-            source: concat!(lua_index_session!(), r#"
+            source: concat!(
+                lua_index_session!(),
+                r#"
 local sid, data, ttl, created_at, uid = ARGV[1], ARGV[2], ARGV[3], ARGV[4], ARGV[5]
 if uid ~= '' and redis.call('EXISTS', 'user:' .. uid) == 0 then return 'no_user' end
 redis.call('SET', KEYS[1], data, 'PX', ttl)
@@ -92,7 +101,8 @@ redis.call('HSET', KEYS[2], 'user_id', uid, 'created_at', created_at)
 redis.call('PEXPIRE', KEYS[2], ttl)
 if uid ~= '' then index_session(uid, sid, ttl) end
 return 'created'
-"#),
+"#
+            ),
         };
         let ttl = ttl_ms.to_string();
         let uid = user_id.map(|u| u.to_string()).unwrap_or_default();
@@ -107,10 +117,8 @@ return 'created'
 
     /// Reads a live session, `None` when it does not exist or has expired.
     pub fn get_session(&self, id: &str) -> Result<Option<Session>, StoreError> {
-        const GET_SESSION: Script = Script {
-            name: "GET_SESSION",
-            source: concat!(lua_session_reply!(), "return session_reply(ARGV[1])\n"),
-        };
+        const GET_SESSION: Script =
+            Script { name: "GET_SESSION", source: concat!(lua_session_reply!(), "return session_reply(ARGV[1])\n") };
         let reply = self.run(&GET_SESSION, &[&session_key(id), &session_meta_key(id)], &[id])?;
         parse_session(id, &reply, GET_SESSION.name)
     }
@@ -119,7 +127,10 @@ return 'created'
     pub fn update_session(&self, id: &str, update: &SessionUpdate) -> Result<Option<Session>, StoreError> {
         const UPDATE_SESSION: Script = Script {
             name: "UPDATE_SESSION",
-            source: concat!(lua_index_session!(), lua_session_reply!(), r#"
+            source: concat!(
+                lua_index_session!(),
+                lua_session_reply!(),
+                r#"
 local sid, data, ttl = ARGV[1], ARGV[2], ARGV[3]
 local current = redis.call('GET', KEYS[1])
 if not current then return {} end
@@ -134,7 +145,8 @@ else
   if uid and uid ~= '' then index_session(uid, sid, ttl) end
 end
 return session_reply(sid)
-"#),
+"#
+            ),
         };
         let data = update.data.clone().unwrap_or_default();
         let ttl = update.ttl_ms.map(|t| t.to_string()).unwrap_or_default();
@@ -166,7 +178,9 @@ return deleted
     pub fn list_user_sessions(&self, user_id: u64) -> Result<Option<Vec<Session>>, StoreError> {
         const LIST_USER_SESSIONS: Script = Script {
             name: "LIST_USER_SESSIONS",
-            source: concat!(lua_session_reply!(), r#"
+            source: concat!(
+                lua_session_reply!(),
+                r#"
 local uid = ARGV[1]
 if redis.call('EXISTS', KEYS[1]) == 0 then return {'missing'} end
 local t = redis.call('TIME')
@@ -182,7 +196,8 @@ for _, sid in ipairs(redis.call('ZRANGE', KEYS[2], 0, -1)) do
   end
 end
 return out
-"#),
+"#
+            ),
         };
         let uid = user_id.to_string();
         let keys = [format!("user:{user_id}"), format!("user_sessions:{user_id}")];
@@ -233,7 +248,8 @@ return {'ok', revoked}
     /// Stores a session's data under a client-chosen id with an expiry, as the original
     /// `/create_session` did (one `SET ... EX`). A `/v1` session with the same id keeps its owner.
     pub fn put_session_data(&self, id: &str, data_json: &str, ttl_seconds: u64) -> Result<(), StoreError> {
-        let params = [binary(&session_key(id)), binary(data_json), binary("EX"), RedisParameter::Int64(ttl_seconds as i64)];
+        let params =
+            [binary(&session_key(id)), binary(data_json), binary("EX"), RedisParameter::Int64(ttl_seconds as i64)];
         self.conn.execute("SET", &params).map_err(classify)?;
         Ok(())
     }

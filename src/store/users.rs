@@ -146,12 +146,20 @@ return id
     }
 
     /// Changes some fields of a user and moves its `updated_at`, if `condition` holds.
-    pub fn update_user(&self, id: u64, patch: &UserPatch, condition: &Precondition, now: &str) -> Result<WriteOutcome<StoredUser>, StoreError> {
+    pub fn update_user(
+        &self,
+        id: u64,
+        patch: &UserPatch,
+        condition: &Precondition,
+        now: &str,
+    ) -> Result<WriteOutcome<StoredUser>, StoreError> {
         // cjson re-encodes the record (in its own key order); the id is spliced back as text so
         // that it never goes through a Lua number.
         const UPDATE_USER: Script = Script {
             name: "UPDATE_USER",
-            source: concat!(lua_precondition!(), r#"
+            source: concat!(
+                lua_precondition!(),
+                r#"
 local record = redis.call('GET', KEYS[1])
 if not record then return 'missing' end
 if not precondition_holds(record, ARGV[2]) then return 'mismatch' end
@@ -162,7 +170,8 @@ user['updated_at'] = ARGV[4]
 record = '{"id":' .. ARGV[1] .. ',' .. string.sub(cjson.encode(user), 2)
 redis.call('SET', KEYS[1], record)
 return record
-"#),
+"#
+            ),
         };
         let patch = serde_json::to_string(patch).map_err(|e| StoreError::Internal(e.to_string()))?;
         let id_arg = id.to_string();
@@ -182,7 +191,9 @@ return record
         // an original-API client may have reused the id since.
         const DELETE_USER: Script = Script {
             name: "DELETE_USER",
-            source: concat!(lua_precondition!(), r#"
+            source: concat!(
+                lua_precondition!(),
+                r#"
 local record = redis.call('GET', KEYS[1])
 if not record then return 'missing' end
 if not precondition_holds(record, ARGV[2]) then return 'mismatch' end
@@ -195,7 +206,8 @@ for _, sid in ipairs(redis.call('ZRANGE', KEYS[3], 0, -1)) do
 end
 redis.call('DEL', KEYS[3])
 return 'deleted'
-"#),
+"#
+            ),
         };
         let id_arg = id.to_string();
         let keys = [user_key(id), USERS_INDEX.to_owned(), user_sessions_key(id)];
@@ -271,10 +283,12 @@ end
 return {scan[1], indexed}
 "#,
         };
-        let reply = self.run(&REINDEX_USERS, &[USERS_INDEX, USER_ID_COUNTER], &[&cursor.to_string(), &count.to_string()])?;
+        let reply =
+            self.run(&REINDEX_USERS, &[USERS_INDEX, USER_ID_COUNTER], &[&cursor.to_string(), &count.to_string()])?;
         match reply.as_slice() {
             [next, RedisResult::Int64(indexed)] => {
-                let next = text(next).and_then(|c| c.parse().ok()).ok_or_else(|| unexpected(REINDEX_USERS.name, &reply))?;
+                let next =
+                    text(next).and_then(|c| c.parse().ok()).ok_or_else(|| unexpected(REINDEX_USERS.name, &reply))?;
                 Ok((next, *indexed as u64))
             }
             other => Err(unexpected(REINDEX_USERS.name, other)),
