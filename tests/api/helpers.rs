@@ -115,10 +115,7 @@ impl TestApp {
 }
 
 fn client() -> Client {
-    Client::builder()
-        .timeout(std::time::Duration::from_secs(30))
-        .build()
-        .expect("building the HTTP client")
+    Client::builder().timeout(std::time::Duration::from_secs(30)).build().expect("building the HTTP client")
 }
 
 /// A response read to the end, easy to assert on.
@@ -191,22 +188,14 @@ pub fn walk_users(app: &TestApp, limit: u32) -> Vec<u64> {
 pub fn unique(prefix: &str) -> String {
     use std::sync::atomic::{AtomicU64, Ordering};
     static N: AtomicU64 = AtomicU64::new(0);
-    let nanos = std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .unwrap()
-        .as_nanos();
+    let nanos = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap().as_nanos();
     format!("{prefix}-{}-{nanos}-{}", std::process::id(), N.fetch_add(1, Ordering::Relaxed))
 }
 
 /// The number of keys in the app's Redis database and a dump of their types and values, to prove
 /// that a rejected request wrote nothing. Uses SCAN, never KEYS.
 pub fn redis_snapshot(conn: &mut redis::Connection) -> Vec<(String, String, String)> {
-    let mut keys: Vec<String> = redis::cmd("SCAN")
-        .cursor_arg(0)
-        .clone()
-        .iter(conn)
-        .expect("SCAN")
-        .collect();
+    let mut keys: Vec<String> = redis::cmd("SCAN").cursor_arg(0).clone().iter(conn).expect("SCAN").collect();
     keys.sort();
     keys.into_iter()
         .map(|k| {
