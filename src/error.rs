@@ -7,6 +7,7 @@
 
 use spin_sdk::http::Response;
 
+use crate::config::ConfigError;
 use crate::store::StoreError;
 
 #[derive(Debug, thiserror::Error)]
@@ -182,5 +183,12 @@ impl From<StoreError> for ApiError {
             StoreError::Unavailable(detail) => ApiError::Unavailable(detail),
             StoreError::Internal(detail) => ApiError::Internal(detail),
         }
+    }
+}
+
+/// A misconfiguration: 500, with the detail in the log only.
+impl From<ConfigError> for ApiError {
+    fn from(e: ConfigError) -> Self {
+        ApiError::Internal(e.to_string())
     }
 }

@@ -4,6 +4,7 @@
 
 use spin_sdk::http::{Method, Request};
 
+use crate::config::Config;
 use crate::{json, legacy, request, users};
 
 /// Splits the input into a header value, a path segment and a body, runs every parser over them,
@@ -12,6 +13,8 @@ pub fn request_handling(data: &[u8]) {
     if data.len() > 4096 {
         return;
     }
+    // Every setting empty: no limit can be read, so any input beyond a floor is an error, not a panic.
+    let config = Config::default();
     let mut parts = data.splitn(3, |b| *b == 0);
     let header = String::from_utf8_lossy(parts.next().unwrap_or_default()).into_owned();
     let segment = String::from_utf8_lossy(parts.next().unwrap_or_default()).into_owned();
@@ -37,7 +40,7 @@ pub fn request_handling(data: &[u8]) {
     }
     if let Some(decoded) = request::path_segment(&segment) {
         if decoded.len() <= 64 {
-            let _ = request::session_id_acceptable(&decoded);
+            let _ = request::session_id_acceptable(&config, &decoded);
         }
     }
     let _ = users::decode_cursor(&segment);
@@ -52,5 +55,5 @@ pub fn request_handling(data: &[u8]) {
     let req = req.build();
     let _ = request::if_match(&req);
     let _ = request::query_param(&req, "limit");
-    let _ = request::json_body(&req, &["nom", "prenom"]);
+    let _ = request::json_body(&req, &config, &["nom", "prenom"]);
 }

@@ -6,7 +6,9 @@
 //! `\uXXXX`, a trailing newline), so even clients that compare bytes see no change.
 
 use serde_json::{json, Value};
-use spin_sdk::http::{Params, Request, Response};
+use spin_sdk::http::{Request, Response};
+
+use crate::config::Config;
 
 use crate::error::ApiError;
 use crate::request;
@@ -25,31 +27,31 @@ const SESSION_ID_INVALID: &str = "session_id invalide : trop long ou avec des ca
 const SESSION_NOT_FOUND: &str = "Session introuvable ou expirée";
 
 /// `POST /create_user` `{"nom", "prenom"}` → `201 {"message", "user_id"}`.
-pub fn create_user(req: Request, _: Params) -> Result<Response, ApiError> {
-    let body = request::json_object(&req)?;
+pub fn create_user(req: &Request, _: &str, config: &Config) -> Result<Response, ApiError> {
+    let body = request::json_object(req, config)?;
     let (Some(nom), Some(prenom)) = (non_empty_str(&body, "nom"), non_empty_str(&body, "prenom")) else {
         return Err(ApiError::BadRequest(USER_FIELDS_REQUIRED.into()));
     };
     for (field, value) in [("nom", nom), ("prenom", prenom)] {
-        if let Some(reason) = request::name_problem(value)? {
+        if let Some(reason) = request::name_problem(config, value)? {
             return Err(ApiError::InvalidField { field, reason });
         }
     }
-    let created = store::open()?.create_user(nom, prenom, &clock::now())?;
+    let created = store::open(config)?.create_user(nom, prenom, &clock::now())?;
     Ok(flask_response(201, &json!({ "message": "Utilisateur créé", "user_id": created.user.id })))
 }
 
 /// `GET /get_user/<id>` → `200 {"id", "nom", "prenom"}`.
-pub fn get_user(_: Request, params: Params) -> Result<Response, ApiError> {
-    let id = user_id_param(&params)?;
-    let user = store::open()?.get_user(id)?.ok_or_else(|| ApiError::NotFound(USER_NOT_FOUND.into()))?;
+pub fn get_user(_: &Request, param: &str, config: &Config) -> Result<Response, ApiError> {
+    let id = user_id_param(param)?;
+    let user = store::open(config)?.get_user(id)?.ok_or_else(|| ApiError::NotFound(USER_NOT_FOUND.into()))?;
     Ok(flask_response(200, &original_user(&user.user)))
 }
 
 /// `DELETE /delete_user/<id>` → `200 {"message"}`.
-pub fn delete_user(_: Request, params: Params) -> Result<Response, ApiError> {
-    let id = user_id_param(&params)?;
-    match store::open()?.delete_user(id, &Precondition::None)? {
+pub fn delete_user(_: &Request, param: &str, config: &Config) -> Result<Response, ApiError> {
+    let id = user_id_param(param)?;
+    match store::open(config)?.delete_user(id, &Precondition::None)? {
         WriteOutcome::Done(()) => {}
         WriteOutcome::Missing | WriteOutcome::PreconditionFailed => {
             return Err(ApiError::NotFound(USER_NOT_FOUND.into()))
@@ -59,8 +61,8 @@ pub fn delete_user(_: Request, params: Params) -> Result<Response, ApiError> {
 }
 
 /// `GET /list_users` → `200 [{"id", "nom", "prenom"}, ...]` in ascending id order.
-pub fn list_users(_: Request, _: Params) -> Result<Response, ApiError> {
-    let store = store::open()?;
+pub fn list_users(_: &Request, _: &str, config: &Config) -> Result<Response, ApiError> {
+    let store = store::open(config)?;
     let mut users = Vec::new();
     let mut after = 0;
     loop {
@@ -75,30 +77,30 @@ pub fn list_users(_: Request, _: Params) -> Result<Response, ApiError> {
 }
 
 /// `POST /create_session` `{"session_id", "data"?}` → `201 {"message"}`; the session lives an hour.
-pub fn create_session(req: Request, _: Params) -> Result<Response, ApiError> {
-    let body = request::json_object(&req)?;
+pub fn create_session(req: &Request, _: &str, config: &Config) -> Result<Response, ApiError> {
+    let body = request::json_object(req, config)?;
     // The original formatted the id into the key, so integers were accepted too.
     let session_id = match body.get("session_id") {
         Some(Value::String(s)) if !s.is_empty() => s.clone(),
         Some(Value::Number(n)) if n.is_i64() || n.is_u64() => n.to_string(),
         _ => return Err(ApiError::BadRequest(SESSION_ID_MISSING.into())),
     };
-    if !request::session_id_acceptable(&session_id)? {
+    if !request::session_id_acceptable(config, &session_id)? {
         return Err(ApiError::BadRequest(SESSION_ID_INVALID.into()));
     }
-    let data = request::session_data(&body.get("data").cloned().unwrap_or_else(|| json!({})))?;
-    store::open()?.put_session_data(&session_id, &data, SESSION_TTL_SECONDS)?;
+    let data = request::session_data(config, &body.get("data").cloned().unwrap_or_else(|| json!({})))?;
+    store::open(config)?.put_session_data(&session_id, &data, SESSION_TTL_SECONDS)?;
     Ok(flask_response(201, &json!({ "message": "Session enregistrée" })))
 }
 
 /// `GET /get_session/<session_id>` → `200` and the stored `data`.
-pub fn get_session(_: Request, params: Params) -> Result<Response, ApiError> {
+pub fn get_session(_: &Request, param: &str, config: &Config) -> Result<Response, ApiError> {
     let not_found = || ApiError::NotFound(SESSION_NOT_FOUND.into());
-    let session_id = params.get("session_id").and_then(request::path_segment).ok_or_else(not_found)?;
-    if !request::session_id_acceptable(&session_id)? {
+    let session_id = request::path_segment(param).ok_or_else(not_found)?;
+    if !request::session_id_acceptable(config, &session_id)? {
         return Err(not_found());
     }
-    let stored = store::open()?.get_session_data(&session_id)?.ok_or_else(not_found)?;
+    let stored = store::open(config)?.get_session_data(&session_id)?.ok_or_else(not_found)?;
     let data: Value = serde_json::from_slice(&stored)
         .map_err(|e| ApiError::Internal(format!("stored session data is not JSON: {e}")))?;
     Ok(flask_response(200, &data))
@@ -109,8 +111,8 @@ fn non_empty_str<'a>(body: &'a serde_json::Map<String, Value>, field: &str) -> O
 }
 
 /// The original routes only matched integer ids, so anything else is "not found".
-fn user_id_param(params: &Params) -> Result<u64, ApiError> {
-    params.get("id").and_then(request::user_id).ok_or_else(|| ApiError::NotFound(USER_NOT_FOUND.into()))
+fn user_id_param(param: &str) -> Result<u64, ApiError> {
+    request::user_id(param).ok_or_else(|| ApiError::NotFound(USER_NOT_FOUND.into()))
 }
 
 /// A user as the original service showed it: exactly `id`, `nom` and `prenom`.

@@ -1,12 +1,14 @@
 //! `GET /openapi.json`: the OpenAPI 3.1 description of every endpoint.
 
-use spin_sdk::http::{Params, Request, Response};
+use spin_sdk::http::{Request, Response};
+
+use crate::config::Config;
 
 use crate::error::ApiError;
 
 /// The document, kept beside the code; a unit test checks it against the route table.
 pub const DOCUMENT: &str = include_str!("openapi.json");
 
-pub fn document(_: Request, _: Params) -> Result<Response, ApiError> {
+pub fn document(_: &Request, _: &str, _: &Config) -> Result<Response, ApiError> {
     Ok(Response::builder().status(200).header("content-type", "application/json").body(DOCUMENT).build())
 }

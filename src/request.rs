@@ -4,7 +4,7 @@
 use serde_json::{Map, Value};
 use spin_sdk::http::Request;
 
-use crate::config;
+use crate::config::{self, Config};
 use crate::error::ApiError;
 use crate::json;
 use crate::store::Precondition;
@@ -20,11 +20,11 @@ fn declares_json(req: &Request) -> bool {
 
 /// Parses the body as a JSON object: 415 when it is not declared as JSON, 413 when it is over
 /// `max_body_bytes`, 400 when it is not valid JSON (duplicate keys included) or not an object.
-pub fn json_object(req: &Request) -> Result<Map<String, Value>, ApiError> {
+pub fn json_object(req: &Request, config: &Config) -> Result<Map<String, Value>, ApiError> {
     if !declares_json(req) {
         return Err(ApiError::UnsupportedMediaType);
     }
-    if let Err(limit) = config::MAX_BODY_BYTES.check(req.body().len() as u64)? {
+    if let Err(limit) = config::MAX_BODY_BYTES.check(config, req.body().len() as u64)? {
         return Err(ApiError::PayloadTooLarge(format!("the request body is larger than {limit} bytes")));
     }
     match json::parse(req.body()) {
@@ -35,8 +35,8 @@ pub fn json_object(req: &Request) -> Result<Map<String, Value>, ApiError> {
 }
 
 /// Parses a `/v1` body: a JSON object whose fields are all in `allowed` (400 otherwise).
-pub fn json_body(req: &Request, allowed: &[&str]) -> Result<Map<String, Value>, ApiError> {
-    let body = json_object(req)?;
+pub fn json_body(req: &Request, config: &Config, allowed: &[&str]) -> Result<Map<String, Value>, ApiError> {
+    let body = json_object(req, config)?;
     if let Some(unknown) = body.keys().find(|k| !allowed.contains(&k.as_str())) {
         return Err(ApiError::UnknownField(unknown.clone()));
     }
@@ -69,38 +69,38 @@ pub fn if_match(req: &Request) -> Precondition {
 
 /// Why a `nom` or `prenom` is not acceptable, beyond being present: control characters, or more
 /// than `max_name_chars` characters. `None` when it is fine.
-pub fn name_problem(name: &str) -> Result<Option<String>, ApiError> {
+pub fn name_problem(config: &Config, name: &str) -> Result<Option<String>, ApiError> {
     if name.chars().any(char::is_control) {
         return Ok(Some("must not contain control characters".into()));
     }
     Ok(config::MAX_NAME_CHARS
-        .check(name.chars().count() as u64)?
+        .check(config, name.chars().count() as u64)?
         .err()
         .map(|limit| format!("must be at most {limit} characters")))
 }
 
 /// Session `data` as it will be stored: 422 when it nests deeper than `max_session_data_depth`,
 /// 413 when its JSON is over `max_session_data_bytes`.
-pub fn session_data(data: &Value) -> Result<String, ApiError> {
-    if let Err(limit) = config::MAX_SESSION_DATA_DEPTH.check(json::depth(data) as u64)? {
+pub fn session_data(config: &Config, data: &Value) -> Result<String, ApiError> {
+    if let Err(limit) = config::MAX_SESSION_DATA_DEPTH.check(config, json::depth(data) as u64)? {
         return Err(ApiError::InvalidField {
             field: "data",
             reason: format!("must not nest deeper than {limit} levels"),
         });
     }
     let stored = data.to_string();
-    if let Err(limit) = config::MAX_SESSION_DATA_BYTES.check(stored.len() as u64)? {
+    if let Err(limit) = config::MAX_SESSION_DATA_BYTES.check(config, stored.len() as u64)? {
         return Err(ApiError::PayloadTooLarge(format!("session data is larger than {limit} bytes")));
     }
     Ok(stored)
 }
 
 /// Whether a session id can exist: 1 to `max_session_id_bytes` bytes without control characters.
-pub fn session_id_acceptable(id: &str) -> Result<bool, ApiError> {
+pub fn session_id_acceptable(config: &Config, id: &str) -> Result<bool, ApiError> {
     if id.is_empty() || id.chars().any(char::is_control) {
         return Ok(false);
     }
-    Ok(config::MAX_SESSION_ID_BYTES.check(id.len() as u64)?.is_ok())
+    Ok(config::MAX_SESSION_ID_BYTES.check(config, id.len() as u64)?.is_ok())
 }
 
 /// Parses a user id as the service writes them: a positive decimal integer, no sign, no leading

@@ -3,18 +3,20 @@
 
 use base64::Engine as _;
 use serde_json::{json, Map, Value};
-use spin_sdk::http::{Params, Request, Response};
+use spin_sdk::http::{Request, Response};
+
+use crate::config::Config;
 
 use crate::error::ApiError;
 use crate::store::{self, Session, SessionUpdate};
-use crate::{clock, config, request, response};
+use crate::{clock, request, response};
 
 /// Random bytes in a session id: 192 bits from the host's CSPRNG, 32 URL-safe characters.
 const SESSION_ID_BYTES: usize = 24;
 
 /// `POST /v1/sessions` `{"user_id"?, "data"?, "ttl_seconds"?}` → `201` with `Location`.
-pub fn create(req: Request, _: Params) -> Result<Response, ApiError> {
-    let body = request::json_body(&req, &["user_id", "data", "ttl_seconds"])?;
+pub fn create(req: &Request, _: &str, config: &Config) -> Result<Response, ApiError> {
+    let body = request::json_body(req, config, &["user_id", "data", "ttl_seconds"])?;
     let user_id = match body.get("user_id") {
         None | Some(Value::Null) => None,
         Some(v) => Some(
@@ -24,21 +26,21 @@ pub fn create(req: Request, _: Params) -> Result<Response, ApiError> {
         ),
     };
     let data = body.get("data").cloned().unwrap_or_else(|| json!({}));
-    let stored_data = request::session_data(&data)?;
-    let ttl_seconds = match ttl_field(&body)? {
+    let stored_data = request::session_data(config, &data)?;
+    let ttl_seconds = match ttl_field(config, &body)? {
         Some(ttl) => ttl,
-        None => config::session_ttl_seconds()?,
+        None => config.session_ttl_seconds()?,
     };
     let id = new_session_id()?;
     let created_at = clock::now();
-    let created = store::open()?.create_session(&id, user_id, &stored_data, ttl_seconds * 1000, &created_at)?;
+    let created = store::open(config)?.create_session(&id, user_id, &stored_data, ttl_seconds * 1000, &created_at)?;
     if !created {
         return Err(ApiError::InvalidField {
             field: "user_id",
             reason: format!("user {} does not exist", user_id.unwrap_or_default()),
         });
     }
-    let location = format!("{}/v1/sessions/{id}", response::base_path(&req));
+    let location = format!("{}/v1/sessions/{id}", response::base_path(req));
     let body = json!({
         "id": id,
         "user_id": user_id,
@@ -53,29 +55,29 @@ pub fn create(req: Request, _: Params) -> Result<Response, ApiError> {
 }
 
 /// `GET /v1/sessions/<id>` → the session with its remaining `ttl_seconds`.
-pub fn get(_: Request, params: Params) -> Result<Response, ApiError> {
-    let id = session_id(&params)?;
-    let session = store::open()?.get_session(&id)?.ok_or_else(not_found)?;
+pub fn get(_: &Request, param: &str, config: &Config) -> Result<Response, ApiError> {
+    let id = session_id(config, param)?;
+    let session = store::open(config)?.get_session(&id)?.ok_or_else(not_found)?;
     Ok(response::json(200, &session_json(&session)?))
 }
 
 /// `PATCH /v1/sessions/<id>` `{"data"?, "ttl_seconds"?}`: replaces the data and/or restarts the
 /// expiry from now (sliding sessions).
-pub fn update(req: Request, params: Params) -> Result<Response, ApiError> {
-    let id = session_id(&params)?;
-    let body = request::json_body(&req, &["data", "ttl_seconds"])?;
+pub fn update(req: &Request, param: &str, config: &Config) -> Result<Response, ApiError> {
+    let id = session_id(config, param)?;
+    let body = request::json_body(req, config, &["data", "ttl_seconds"])?;
     let update = SessionUpdate {
-        data: body.get("data").map(request::session_data).transpose()?,
-        ttl_ms: ttl_field(&body)?.map(|s| s * 1000),
+        data: body.get("data").map(|data| request::session_data(config, data)).transpose()?,
+        ttl_ms: ttl_field(config, &body)?.map(|s| s * 1000),
     };
-    let session = store::open()?.update_session(&id, &update)?.ok_or_else(not_found)?;
+    let session = store::open(config)?.update_session(&id, &update)?.ok_or_else(not_found)?;
     Ok(response::json(200, &session_json(&session)?))
 }
 
 /// `DELETE /v1/sessions/<id>` → `204` (log out).
-pub fn delete(_: Request, params: Params) -> Result<Response, ApiError> {
-    let id = session_id(&params)?;
-    if !store::open()?.delete_session(&id)? {
+pub fn delete(_: &Request, param: &str, config: &Config) -> Result<Response, ApiError> {
+    let id = session_id(config, param)?;
+    if !store::open(config)?.delete_session(&id)? {
         return Err(not_found());
     }
     Ok(response::no_content())
@@ -97,9 +99,9 @@ pub fn session_json(session: &Session) -> Result<Value, ApiError> {
 
 /// `ttl_seconds`: absent → `None`; present → an integer from 1 to the `session_max_ttl_seconds`
 /// variable (422 otherwise). The variable is only read when a client asks for a TTL.
-fn ttl_field(body: &Map<String, Value>) -> Result<Option<u64>, ApiError> {
+fn ttl_field(config: &Config, body: &Map<String, Value>) -> Result<Option<u64>, ApiError> {
     let Some(value) = body.get("ttl_seconds") else { return Ok(None) };
-    let max = config::session_max_ttl_seconds()?;
+    let max = config.session_max_ttl_seconds()?;
     value
         .as_u64()
         .filter(|ttl| (1..=max).contains(ttl))
@@ -116,9 +118,9 @@ fn new_session_id() -> Result<String, ApiError> {
 
 /// A session id from the path (percent-decoded): any id the original API may have written. One
 /// that cannot exist is 404 without asking Redis.
-fn session_id(params: &Params) -> Result<String, ApiError> {
-    let id = params.get("id").and_then(request::path_segment).ok_or_else(not_found)?;
-    if !request::session_id_acceptable(&id)? {
+fn session_id(config: &Config, param: &str) -> Result<String, ApiError> {
+    let id = request::path_segment(param).ok_or_else(not_found)?;
+    if !request::session_id_acceptable(config, &id)? {
         return Err(not_found());
     }
     Ok(id)

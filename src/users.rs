@@ -2,7 +2,9 @@
 
 use base64::Engine as _;
 use serde_json::{json, Map, Value};
-use spin_sdk::http::{Params, Request, Response};
+use spin_sdk::http::{Request, Response};
+
+use crate::config::Config;
 
 use crate::error::ApiError;
 use crate::request;
@@ -14,19 +16,20 @@ use crate::{clock, config, sessions};
 const DEFAULT_PAGE: u32 = 50;
 
 /// `POST /v1/users` `{"nom", "prenom"}` → `201` with `Location` and `ETag`.
-pub fn create(req: Request, _: Params) -> Result<Response, ApiError> {
-    let body = request::json_body(&req, &["nom", "prenom"])?;
-    let nom = name(&body, "nom")?.ok_or(ApiError::InvalidField { field: "nom", reason: "is required".into() })?;
-    let prenom =
-        name(&body, "prenom")?.ok_or(ApiError::InvalidField { field: "prenom", reason: "is required".into() })?;
-    let stored = store::open()?.create_user(nom, prenom, &clock::now())?;
-    let location = format!("{}/v1/users/{}", response::base_path(&req), stored.user.id);
+pub fn create(req: &Request, _: &str, config: &Config) -> Result<Response, ApiError> {
+    let body = request::json_body(req, config, &["nom", "prenom"])?;
+    let nom =
+        name(config, &body, "nom")?.ok_or(ApiError::InvalidField { field: "nom", reason: "is required".into() })?;
+    let prenom = name(config, &body, "prenom")?
+        .ok_or(ApiError::InvalidField { field: "prenom", reason: "is required".into() })?;
+    let stored = store::open(config)?.create_user(nom, prenom, &clock::now())?;
+    let location = format!("{}/v1/users/{}", response::base_path(req), stored.user.id);
     Ok(user_response(201, &stored, Some(&location)))
 }
 
 /// `GET /v1/users?limit=&cursor=` → `{"items": [...], "next_cursor": "..." | null}`.
-pub fn list(req: Request, _: Params) -> Result<Response, ApiError> {
-    let limit = match request::query_param(&req, "limit") {
+pub fn list(req: &Request, _: &str, config: &Config) -> Result<Response, ApiError> {
+    let limit = match request::query_param(req, "limit") {
         None => DEFAULT_PAGE,
         Some(raw) => {
             let out_of_range = |max: u64| ApiError::InvalidParameter {
@@ -34,41 +37,43 @@ pub fn list(req: Request, _: Params) -> Result<Response, ApiError> {
                 reason: format!("must be an integer from 1 to {max}"),
             };
             match raw.parse::<u32>() {
-                Ok(limit) if limit >= 1 => match config::MAX_PAGE_SIZE.check(limit.into())? {
+                Ok(limit) if limit >= 1 => match config::MAX_PAGE_SIZE.check(config, limit.into())? {
                     Ok(()) => limit,
                     Err(max) => return Err(out_of_range(max)),
                 },
-                _ => return Err(out_of_range(config::MAX_PAGE_SIZE.value()?)),
+                _ => return Err(out_of_range(config::MAX_PAGE_SIZE.value(config)?)),
             }
         }
     };
-    let after = match request::query_param(&req, "cursor") {
+    let after = match request::query_param(req, "cursor") {
         None => 0,
         Some(cursor) => decode_cursor(&cursor).ok_or_else(|| ApiError::InvalidParameter {
             name: "cursor",
             reason: "is not a cursor this API returned".into(),
         })?,
     };
-    let page = store::open()?.list_users(after, limit)?;
+    let page = store::open(config)?.list_users(after, limit)?;
     let items: Vec<Value> = page.users.iter().map(user_json).collect();
     let next_cursor = page.next_after.map(encode_cursor);
     Ok(response::json(200, &json!({ "items": items, "next_cursor": next_cursor })))
 }
 
 /// `GET /v1/users/<id>` → the user with its `ETag`.
-pub fn get(_: Request, params: Params) -> Result<Response, ApiError> {
-    let id = user_id(&params)?;
-    let stored = store::open()?.get_user(id)?.ok_or_else(|| not_found(id))?;
+pub fn get(_: &Request, param: &str, config: &Config) -> Result<Response, ApiError> {
+    let id = user_id(param)?;
+    let stored = store::open(config)?.get_user(id)?.ok_or_else(|| not_found(id))?;
     Ok(user_response(200, &stored, None))
 }
 
 /// `PATCH /v1/users/<id>` with any of `nom`, `prenom`; honours `If-Match`.
-pub fn update(req: Request, params: Params) -> Result<Response, ApiError> {
-    let id = user_id(&params)?;
-    let body = request::json_body(&req, &["nom", "prenom"])?;
-    let patch =
-        UserPatch { nom: name(&body, "nom")?.map(str::to_owned), prenom: name(&body, "prenom")?.map(str::to_owned) };
-    match store::open()?.update_user(id, &patch, &request::if_match(&req), &clock::now())? {
+pub fn update(req: &Request, param: &str, config: &Config) -> Result<Response, ApiError> {
+    let id = user_id(param)?;
+    let body = request::json_body(req, config, &["nom", "prenom"])?;
+    let patch = UserPatch {
+        nom: name(config, &body, "nom")?.map(str::to_owned),
+        prenom: name(config, &body, "prenom")?.map(str::to_owned),
+    };
+    match store::open(config)?.update_user(id, &patch, &request::if_match(req), &clock::now())? {
         WriteOutcome::Done(stored) => Ok(user_response(200, &stored, None)),
         WriteOutcome::Missing => Err(not_found(id)),
         WriteOutcome::PreconditionFailed => Err(ApiError::PreconditionFailed),
@@ -76,9 +81,9 @@ pub fn update(req: Request, params: Params) -> Result<Response, ApiError> {
 }
 
 /// `DELETE /v1/users/<id>` → `204`; the user's sessions go with it. Honours `If-Match`.
-pub fn delete(req: Request, params: Params) -> Result<Response, ApiError> {
-    let id = user_id(&params)?;
-    match store::open()?.delete_user(id, &request::if_match(&req))? {
+pub fn delete(req: &Request, param: &str, config: &Config) -> Result<Response, ApiError> {
+    let id = user_id(param)?;
+    match store::open(config)?.delete_user(id, &request::if_match(req))? {
         WriteOutcome::Done(()) => Ok(response::no_content()),
         WriteOutcome::Missing => Err(not_found(id)),
         WriteOutcome::PreconditionFailed => Err(ApiError::PreconditionFailed),
@@ -86,17 +91,17 @@ pub fn delete(req: Request, params: Params) -> Result<Response, ApiError> {
 }
 
 /// `GET /v1/users/<id>/sessions` → the user's live sessions.
-pub fn list_sessions(_: Request, params: Params) -> Result<Response, ApiError> {
-    let id = user_id(&params)?;
-    let found = store::open()?.list_user_sessions(id)?.ok_or_else(|| not_found(id))?;
+pub fn list_sessions(_: &Request, param: &str, config: &Config) -> Result<Response, ApiError> {
+    let id = user_id(param)?;
+    let found = store::open(config)?.list_user_sessions(id)?.ok_or_else(|| not_found(id))?;
     let items = found.iter().map(sessions::session_json).collect::<Result<Vec<_>, _>>()?;
     Ok(response::json(200, &json!({ "items": items })))
 }
 
 /// `DELETE /v1/users/<id>/sessions` → `{"revoked": n}`: logs the user out everywhere.
-pub fn revoke_sessions(_: Request, params: Params) -> Result<Response, ApiError> {
-    let id = user_id(&params)?;
-    let revoked = store::open()?.revoke_user_sessions(id)?.ok_or_else(|| not_found(id))?;
+pub fn revoke_sessions(_: &Request, param: &str, config: &Config) -> Result<Response, ApiError> {
+    let id = user_id(param)?;
+    let revoked = store::open(config)?.revoke_user_sessions(id)?.ok_or_else(|| not_found(id))?;
     Ok(response::json(200, &json!({ "revoked": revoked })))
 }
 
@@ -116,12 +121,12 @@ fn user_response(status: u16, stored: &StoredUser, location: Option<&str>) -> Re
 
 /// A `nom` or `prenom` field: absent → `None`; present → a non-blank string within
 /// `request::name_problem`'s rules (422 otherwise).
-fn name<'a>(body: &'a Map<String, Value>, field: &'static str) -> Result<Option<&'a str>, ApiError> {
+fn name<'a>(config: &Config, body: &'a Map<String, Value>, field: &'static str) -> Result<Option<&'a str>, ApiError> {
     let invalid = |reason: String| ApiError::InvalidField { field, reason };
     match body.get(field) {
         None => Ok(None),
         Some(Value::String(s)) if s.trim().is_empty() => Err(invalid("must not be empty".into())),
-        Some(Value::String(s)) => match request::name_problem(s)? {
+        Some(Value::String(s)) => match request::name_problem(config, s)? {
             Some(reason) => Err(invalid(reason)),
             None => Ok(Some(s)),
         },
@@ -129,8 +134,8 @@ fn name<'a>(body: &'a Map<String, Value>, field: &'static str) -> Result<Option<
     }
 }
 
-fn user_id(params: &Params) -> Result<u64, ApiError> {
-    params.get("id").and_then(request::user_id).ok_or_else(|| ApiError::NotFound("no user has this id".into()))
+fn user_id(param: &str) -> Result<u64, ApiError> {
+    request::user_id(param).ok_or_else(|| ApiError::NotFound("no user has this id".into()))
 }
 
 fn not_found(id: u64) -> ApiError {

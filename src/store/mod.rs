@@ -35,9 +35,11 @@ pub enum StoreError {
     Internal(String),
 }
 
-/// Opens a connection to the configured Redis database (see `config::redis_url`).
-pub fn open() -> Result<Store, crate::error::ApiError> {
-    Ok(Store::open(&crate::config::redis_url()?)?)
+/// Opens a connection to the configured Redis database.
+///
+/// FIXME layering
+pub fn open(config: &crate::config::Config) -> Result<Store, crate::error::ApiError> {
+    Ok(Store::open(&config.redis_url()?)?)
 }
 
 /// An open connection to the service's Redis database.
