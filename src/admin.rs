@@ -6,7 +6,8 @@ use spin_sdk::http::{Request, Response};
 use crate::config::Config;
 
 use crate::error::ApiError;
-use crate::{request, response, store};
+use crate::store::Store;
+use crate::{request, response};
 
 /// Keys `SCAN` looks at per batch (one Redis round trip each), and batches per request: a request
 /// stays short, and a large database is adopted over several calls.
@@ -25,7 +26,7 @@ pub fn reindex_users(req: &Request, _: &str, config: &Config) -> Result<Response
             reason: "must be the cursor a previous call returned".into(),
         })?,
     };
-    let store = store::open(config)?;
+    let store = Store::open(&config.redis_url()?)?;
     let (mut cursor, mut indexed) = (start, 0);
     for _ in 0..BATCHES_PER_REQUEST {
         let (next, newly_indexed) = store.reindex_users_batch(cursor, SCAN_COUNT)?;

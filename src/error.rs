@@ -8,6 +8,7 @@
 use spin_sdk::http::Response;
 
 use crate::config::ConfigError;
+use crate::response;
 use crate::store::StoreError;
 
 #[derive(Debug, thiserror::Error)]
@@ -161,7 +162,7 @@ impl ApiError {
         match dialect {
             Dialect::Original => {
                 let body = serde_json::json!({ "error": self.original_message() });
-                builder.header("content-type", "application/json").body(crate::legacy::flask_json(&body)).build()
+                builder.header("content-type", "application/json").body(response::flask_json(&body)).build()
             }
             Dialect::Problem => {
                 let (title, detail) = self.problem_text();

@@ -6,10 +6,11 @@ use spin_sdk::http::{Request, Response};
 use crate::config::Config;
 
 use crate::error::ApiError;
-use crate::{response, store};
+use crate::response;
+use crate::store::Store;
 
 /// `200 {"status": "ok"}` when Redis answers `PING`, `503` problem when it does not.
 pub fn check(_: &Request, _: &str, config: &Config) -> Result<Response, ApiError> {
-    store::open(config)?.ping()?;
+    Store::open(&config.redis_url()?)?.ping()?;
     Ok(response::json(200, &json!({ "status": "ok" })))
 }

@@ -6,8 +6,9 @@ use crate::config::Config;
 
 use crate::error::ApiError;
 
-/// The document, kept beside the code; a unit test checks it against the route table.
-pub const DOCUMENT: &str = include_str!("openapi.json");
+/// The document, kept beside the code (`src/openapi.json`, minified by `build.rs`); a unit test
+/// checks it against the route table.
+pub const DOCUMENT: &str = include_str!(concat!(env!("OUT_DIR"), "/openapi.min.json"));
 
 pub fn document(_: &Request, _: &str, _: &Config) -> Result<Response, ApiError> {
     Ok(Response::builder().status(200).header("content-type", "application/json").body(DOCUMENT).build())

@@ -103,6 +103,12 @@ pub fn session_id_acceptable(config: &Config, id: &str) -> Result<bool, ApiError
     Ok(config::MAX_SESSION_ID_BYTES.check(config, id.len() as u64)?.is_ok())
 }
 
+/// The path the app is mounted under (`""` for Spin's `/...` route), for `Location` headers.
+/// Spin passes it as `spin-component-route`.
+pub fn base_path(req: &Request) -> &str {
+    req.header("spin-component-route").and_then(|v| v.as_str()).unwrap_or("").trim_end_matches('/')
+}
+
 /// Parses a user id as the service writes them: a positive decimal integer, no sign, no leading
 /// zero, no padding. Anything else names no user.
 pub fn user_id(raw: &str) -> Option<u64> {

@@ -8,7 +8,7 @@ use spin_sdk::http::{Request, Response};
 use crate::config::Config;
 
 use crate::error::ApiError;
-use crate::store::{self, Session, SessionUpdate};
+use crate::store::{Session, SessionUpdate, Store};
 use crate::{clock, request, response};
 
 /// Random bytes in a session id: 192 bits from the host's CSPRNG, 32 URL-safe characters.
@@ -33,14 +33,20 @@ pub fn create(req: &Request, _: &str, config: &Config) -> Result<Response, ApiEr
     };
     let id = new_session_id()?;
     let created_at = clock::now();
-    let created = store::open(config)?.create_session(&id, user_id, &stored_data, ttl_seconds * 1000, &created_at)?;
+    let created = Store::open(&config.redis_url()?)?.create_session(
+        &id,
+        user_id,
+        &stored_data,
+        ttl_seconds * 1000,
+        &created_at,
+    )?;
     if !created {
         return Err(ApiError::InvalidField {
             field: "user_id",
             reason: format!("user {} does not exist", user_id.unwrap_or_default()),
         });
     }
-    let location = format!("{}/v1/sessions/{id}", response::base_path(req));
+    let location = format!("{}/v1/sessions/{id}", request::base_path(req));
     let body = json!({
         "id": id,
         "user_id": user_id,
@@ -57,7 +63,7 @@ pub fn create(req: &Request, _: &str, config: &Config) -> Result<Response, ApiEr
 /// `GET /v1/sessions/<id>` → the session with its remaining `ttl_seconds`.
 pub fn get(_: &Request, param: &str, config: &Config) -> Result<Response, ApiError> {
     let id = session_id(config, param)?;
-    let session = store::open(config)?.get_session(&id)?.ok_or_else(not_found)?;
+    let session = Store::open(&config.redis_url()?)?.get_session(&id)?.ok_or_else(not_found)?;
     Ok(response::json(200, &session_json(&session)?))
 }
 
@@ -70,14 +76,14 @@ pub fn update(req: &Request, param: &str, config: &Config) -> Result<Response, A
         data: body.get("data").map(|data| request::session_data(config, data)).transpose()?,
         ttl_ms: ttl_field(config, &body)?.map(|s| s * 1000),
     };
-    let session = store::open(config)?.update_session(&id, &update)?.ok_or_else(not_found)?;
+    let session = Store::open(&config.redis_url()?)?.update_session(&id, &update)?.ok_or_else(not_found)?;
     Ok(response::json(200, &session_json(&session)?))
 }
 
 /// `DELETE /v1/sessions/<id>` → `204` (log out).
 pub fn delete(_: &Request, param: &str, config: &Config) -> Result<Response, ApiError> {
     let id = session_id(config, param)?;
-    if !store::open(config)?.delete_session(&id)? {
+    if !Store::open(&config.redis_url()?)?.delete_session(&id)? {
         return Err(not_found());
     }
     Ok(response::no_content())

@@ -4,13 +4,10 @@ use base64::Engine as _;
 use serde_json::{json, Map, Value};
 use spin_sdk::http::{Request, Response};
 
-use crate::config::Config;
-
+use crate::config::{self, Config};
 use crate::error::ApiError;
-use crate::request;
-use crate::response;
-use crate::store::{self, StoredUser, UserPatch, WriteOutcome};
-use crate::{clock, config, sessions};
+use crate::store::{Store, UserPatch, UserRecord, WriteOutcome};
+use crate::{clock, request, response, sessions};
 
 /// Page size of `GET /v1/users` when `limit` is not given (at most `max_page_size`).
 const DEFAULT_PAGE: u32 = 50;
@@ -22,9 +19,9 @@ pub fn create(req: &Request, _: &str, config: &Config) -> Result<Response, ApiEr
         name(config, &body, "nom")?.ok_or(ApiError::InvalidField { field: "nom", reason: "is required".into() })?;
     let prenom = name(config, &body, "prenom")?
         .ok_or(ApiError::InvalidField { field: "prenom", reason: "is required".into() })?;
-    let stored = store::open(config)?.create_user(nom, prenom, &clock::now())?;
-    let location = format!("{}/v1/users/{}", response::base_path(req), stored.user.id);
-    Ok(user_response(201, &stored, Some(&location)))
+    let record = Store::open(&config.redis_url()?)?.create_user(nom, prenom, &clock::now())?;
+    let location = format!("{}/v1/users/{}", request::base_path(req), record.user()?.id);
+    user_response(201, &record, Some(&location))
 }
 
 /// `GET /v1/users?limit=&cursor=` → `{"items": [...], "next_cursor": "..." | null}`.
@@ -52,8 +49,8 @@ pub fn list(req: &Request, _: &str, config: &Config) -> Result<Response, ApiErro
             reason: "is not a cursor this API returned".into(),
         })?,
     };
-    let page = store::open(config)?.list_users(after, limit)?;
-    let items: Vec<Value> = page.users.iter().map(user_json).collect();
+    let page = Store::open(&config.redis_url()?)?.list_users(after, limit)?;
+    let items = page.records.iter().map(|r| r.user()).collect::<Result<Vec<_>, _>>()?;
     let next_cursor = page.next_after.map(encode_cursor);
     Ok(response::json(200, &json!({ "items": items, "next_cursor": next_cursor })))
 }
@@ -61,8 +58,8 @@ pub fn list(req: &Request, _: &str, config: &Config) -> Result<Response, ApiErro
 /// `GET /v1/users/<id>` → the user with its `ETag`.
 pub fn get(_: &Request, param: &str, config: &Config) -> Result<Response, ApiError> {
     let id = user_id(param)?;
-    let stored = store::open(config)?.get_user(id)?.ok_or_else(|| not_found(id))?;
-    Ok(user_response(200, &stored, None))
+    let stored = Store::open(&config.redis_url()?)?.get_user(id)?.ok_or_else(|| not_found(id))?;
+    user_response(200, &stored, None)
 }
 
 /// `PATCH /v1/users/<id>` with any of `nom`, `prenom`; honours `If-Match`.
@@ -73,8 +70,8 @@ pub fn update(req: &Request, param: &str, config: &Config) -> Result<Response, A
         nom: name(config, &body, "nom")?.map(str::to_owned),
         prenom: name(config, &body, "prenom")?.map(str::to_owned),
     };
-    match store::open(config)?.update_user(id, &patch, &request::if_match(req), &clock::now())? {
-        WriteOutcome::Done(stored) => Ok(user_response(200, &stored, None)),
+    match Store::open(&config.redis_url()?)?.update_user(id, &patch, &request::if_match(req), &clock::now())? {
+        WriteOutcome::Done(stored) => user_response(200, &stored, None),
         WriteOutcome::Missing => Err(not_found(id)),
         WriteOutcome::PreconditionFailed => Err(ApiError::PreconditionFailed),
     }
@@ -83,7 +80,7 @@ pub fn update(req: &Request, param: &str, config: &Config) -> Result<Response, A
 /// `DELETE /v1/users/<id>` → `204`; the user's sessions go with it. Honours `If-Match`.
 pub fn delete(req: &Request, param: &str, config: &Config) -> Result<Response, ApiError> {
     let id = user_id(param)?;
-    match store::open(config)?.delete_user(id, &request::if_match(req))? {
+    match Store::open(&config.redis_url()?)?.delete_user(id, &request::if_match(req))? {
         WriteOutcome::Done(()) => Ok(response::no_content()),
         WriteOutcome::Missing => Err(not_found(id)),
         WriteOutcome::PreconditionFailed => Err(ApiError::PreconditionFailed),
@@ -93,7 +90,7 @@ pub fn delete(req: &Request, param: &str, config: &Config) -> Result<Response, A
 /// `GET /v1/users/<id>/sessions` → the user's live sessions.
 pub fn list_sessions(_: &Request, param: &str, config: &Config) -> Result<Response, ApiError> {
     let id = user_id(param)?;
-    let found = store::open(config)?.list_user_sessions(id)?.ok_or_else(|| not_found(id))?;
+    let found = Store::open(&config.redis_url()?)?.list_user_sessions(id)?.ok_or_else(|| not_found(id))?;
     let items = found.iter().map(sessions::session_json).collect::<Result<Vec<_>, _>>()?;
     Ok(response::json(200, &json!({ "items": items })))
 }
@@ -101,22 +98,18 @@ pub fn list_sessions(_: &Request, param: &str, config: &Config) -> Result<Respon
 /// `DELETE /v1/users/<id>/sessions` → `{"revoked": n}`: logs the user out everywhere.
 pub fn revoke_sessions(_: &Request, param: &str, config: &Config) -> Result<Response, ApiError> {
     let id = user_id(param)?;
-    let revoked = store::open(config)?.revoke_user_sessions(id)?.ok_or_else(|| not_found(id))?;
+    let revoked = Store::open(&config.redis_url()?)?.revoke_user_sessions(id)?.ok_or_else(|| not_found(id))?;
     Ok(response::json(200, &json!({ "revoked": revoked })))
 }
 
-pub fn user_json(stored: &StoredUser) -> Value {
-    let u = &stored.user;
-    json!({ "id": u.id, "nom": u.nom, "prenom": u.prenom, "created_at": u.created_at, "updated_at": u.updated_at })
-}
-
-fn user_response(status: u16, stored: &StoredUser, location: Option<&str>) -> Response {
-    let mut builder = Response::builder();
-    builder.status(status).header("content-type", "application/json").header("etag", format!("\"{}\"", stored.etag));
+/// A user with its `ETag` (and `Location` when it was just created).
+fn user_response(status: u16, record: &UserRecord, location: Option<&str>) -> Result<Response, ApiError> {
+    let mut res = response::json(status, &record.user()?);
+    res.set_header("etag", format!("\"{}\"", record.etag()));
     if let Some(location) = location {
-        builder.header("location", location);
+        res.set_header("location", location);
     }
-    builder.body(user_json(stored).to_string()).build()
+    Ok(res)
 }
 
 /// A `nom` or `prenom` field: absent → `None`; present → a non-blank string within
