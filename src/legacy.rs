@@ -5,7 +5,7 @@
 //! Bodies are encoded the way Flask's `jsonify` does (keys sorted, compact, non-ASCII escaped as
 //! `\uXXXX`, a trailing newline), so even clients that compare bytes see no change.
 
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 use serde_json::{json, Value};
 use spin_sdk::http::{Request, Response};
 
@@ -27,10 +27,28 @@ const SESSION_ID_MISSING: &str = "session_id manquant";
 const SESSION_ID_INVALID: &str = "session_id invalide : trop long ou avec des caractères de contrôle";
 const SESSION_NOT_FOUND: &str = "Session introuvable ou expirée";
 
+/// The body of `/create_user`. Other fields are ignored, as Flask ignored them.
+#[derive(Deserialize)]
+struct NewUser {
+    #[serde(default, deserialize_with = "request::present")]
+    nom: Option<Value>,
+    #[serde(default, deserialize_with = "request::present")]
+    prenom: Option<Value>,
+}
+
+/// The body of `/create_session`. Other fields are ignored, as Flask ignored them.
+#[derive(Deserialize)]
+struct NewSession {
+    #[serde(default, deserialize_with = "request::present")]
+    session_id: Option<Value>,
+    #[serde(default, deserialize_with = "request::present")]
+    data: Option<Value>,
+}
+
 /// `POST /create_user` `{"nom", "prenom"}` → `201 {"message", "user_id"}`.
 pub fn create_user(req: &Request, _: &str, config: &Config) -> Result<Response, ApiError> {
-    let body = request::json_object(req, config)?;
-    let (Some(nom), Some(prenom)) = (non_empty_str(&body, "nom"), non_empty_str(&body, "prenom")) else {
+    let body: NewUser = request::json_body(req, config)?;
+    let (Some(nom), Some(prenom)) = (non_empty_str(&body.nom), non_empty_str(&body.prenom)) else {
         return Err(ApiError::BadRequest(USER_FIELDS_REQUIRED.into()));
     };
     for (field, value) in [("nom", nom), ("prenom", prenom)] {
@@ -82,17 +100,17 @@ pub fn list_users(_: &Request, _: &str, config: &Config) -> Result<Response, Api
 
 /// `POST /create_session` `{"session_id", "data"?}` → `201 {"message"}`; the session lives an hour.
 pub fn create_session(req: &Request, _: &str, config: &Config) -> Result<Response, ApiError> {
-    let body = request::json_object(req, config)?;
+    let body: NewSession = request::json_body(req, config)?;
     // The original formatted the id into the key, so integers were accepted too.
-    let session_id = match body.get("session_id") {
-        Some(Value::String(s)) if !s.is_empty() => s.clone(),
+    let session_id = match body.session_id {
+        Some(Value::String(s)) if !s.is_empty() => s,
         Some(Value::Number(n)) if n.is_i64() || n.is_u64() => n.to_string(),
         _ => return Err(ApiError::BadRequest(SESSION_ID_MISSING.into())),
     };
     if !request::session_id_acceptable(config, &session_id)? {
         return Err(ApiError::BadRequest(SESSION_ID_INVALID.into()));
     }
-    let data = request::session_data(config, &body.get("data").cloned().unwrap_or_else(|| json!({})))?;
+    let data = request::session_data(config, &body.data.unwrap_or_else(|| json!({})))?;
     Store::open(&config.redis_url()?)?.put_session_data(&session_id, &data, SESSION_TTL_SECONDS)?;
     Ok(response::flask(201, &json!({ "message": "Session enregistrée" })))
 }
@@ -110,8 +128,9 @@ pub fn get_session(_: &Request, param: &str, config: &Config) -> Result<Response
     Ok(response::flask(200, &data))
 }
 
-fn non_empty_str<'a>(body: &'a serde_json::Map<String, Value>, field: &str) -> Option<&'a str> {
-    body.get(field).and_then(Value::as_str).filter(|s| !s.is_empty())
+/// A field that holds a non-empty string.
+fn non_empty_str(field: &Option<Value>) -> Option<&str> {
+    field.as_ref().and_then(Value::as_str).filter(|s| !s.is_empty())
 }
 
 /// The original routes only matched integer ids, so anything else is "not found".

@@ -1,6 +1,8 @@
 //! Turning raw requests into typed values: JSON bodies and path ids. Validation happens here, once,
 //! at the edge; handlers only ever see values that are well-formed.
 
+use serde::de::{DeserializeOwned, Deserializer};
+use serde::Deserialize;
 use serde_json::{Map, Value};
 use spin_sdk::http::Request;
 
@@ -34,13 +36,35 @@ pub fn json_object(req: &Request, config: &Config) -> Result<Map<String, Value>,
     }
 }
 
-/// Parses a `/v1` body: a JSON object whose fields are all in `allowed` (400 otherwise).
-pub fn json_body(req: &Request, config: &Config, allowed: &[&str]) -> Result<Map<String, Value>, ApiError> {
+/// Parses the body (as `json_object` does) into `T`, the endpoint's typed body: a serde struct
+/// whose fields are `present` values, validated by the handler into domain values. Structs of the
+/// `/v1` API deny unknown fields (400), the original endpoints' ignore them as Flask did.
+pub fn json_body<T: DeserializeOwned>(req: &Request, config: &Config) -> Result<T, ApiError> {
     let body = json_object(req, config)?;
-    if let Some(unknown) = body.keys().find(|k| !allowed.contains(&k.as_str())) {
-        return Err(ApiError::UnknownField(unknown.clone()));
-    }
-    Ok(body)
+    serde_json::from_value(Value::Object(body)).map_err(|e| {
+        // With every field a `present` value, an unknown field is all that can fail here; serde
+        // writes it as "unknown field `name`, expected ...".
+        let message = e.to_string();
+        match message.strip_prefix("unknown field `").and_then(|rest| rest.split_once('`')) {
+            Some((field, _)) => ApiError::UnknownField(field.to_owned()),
+            None => ApiError::BadRequest(message),
+        }
+    })
+}
+
+/// Deserializes a body field that may be absent (`None`, with `#[serde(default)]`) or present with
+/// any value, `null` included (`Some(Value::Null)`): each endpoint decides what a value means.
+pub fn present<'de, D: Deserializer<'de>>(deserializer: D) -> Result<Option<Value>, D::Error> {
+    Value::deserialize(deserializer).map(Some)
+}
+
+/// A whole number as JSON Schema's `integer` sees it: `60` and `60.0` alike; `None` for anything
+/// else (fractions, negatives, strings).
+pub fn whole_number(value: &Value) -> Option<u64> {
+    value.as_u64().or_else(|| {
+        let f = value.as_f64()?;
+        (f.fract() == 0.0 && (0.0..=u64::MAX as f64).contains(&f)).then_some(f as u64)
+    })
 }
 
 /// The value of a query parameter (percent-decoded), if present.
@@ -136,6 +160,16 @@ mod tests {
         for bad in ["", "0", "007", "-1", "+1", "1.0", "abc", " 1", "1 ", "9223372036854775808", "99999999999999999999"]
         {
             assert_eq!(user_id(bad), None, "{bad:?}");
+        }
+    }
+
+    #[test]
+    fn whole_numbers_are_integers_however_written() {
+        use serde_json::json;
+        assert_eq!(whole_number(&json!(60)), Some(60));
+        assert_eq!(whole_number(&json!(3461.0)), Some(3461));
+        for not in [json!(60.5), json!(-1), json!(-1.0), json!(1e300), json!("60"), json!(null)] {
+            assert_eq!(whole_number(&not), None, "{not}");
         }
     }
 

@@ -2,7 +2,8 @@
 //! expiry), and revoked, optionally tied to a user.
 
 use base64::Engine as _;
-use serde_json::{json, Map, Value};
+use serde::Deserialize;
+use serde_json::{json, Value};
 use spin_sdk::http::{Request, Response};
 
 use crate::config::Config;
@@ -14,20 +15,42 @@ use crate::{clock, request, response};
 /// Random bytes in a session id: 192 bits from the host's CSPRNG, 32 URL-safe characters.
 const SESSION_ID_BYTES: usize = 24;
 
+/// The body of `POST /v1/sessions`.
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct NewSession {
+    #[serde(default, deserialize_with = "request::present")]
+    user_id: Option<Value>,
+    #[serde(default, deserialize_with = "request::present")]
+    data: Option<Value>,
+    #[serde(default, deserialize_with = "request::present")]
+    ttl_seconds: Option<Value>,
+}
+
+/// The body of `PATCH /v1/sessions/<id>`.
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct SessionPatch {
+    #[serde(default, deserialize_with = "request::present")]
+    data: Option<Value>,
+    #[serde(default, deserialize_with = "request::present")]
+    ttl_seconds: Option<Value>,
+}
+
 /// `POST /v1/sessions` `{"user_id"?, "data"?, "ttl_seconds"?}` → `201` with `Location`.
 pub fn create(req: &Request, _: &str, config: &Config) -> Result<Response, ApiError> {
-    let body = request::json_body(req, config, &["user_id", "data", "ttl_seconds"])?;
-    let user_id = match body.get("user_id") {
+    let body: NewSession = request::json_body(req, config)?;
+    let user_id = match &body.user_id {
         None | Some(Value::Null) => None,
         Some(v) => Some(
-            v.as_u64()
+            request::whole_number(v)
                 .filter(|id| (1..=i64::MAX as u64).contains(id))
                 .ok_or(ApiError::InvalidField { field: "user_id", reason: "must be a positive integer".into() })?,
         ),
     };
-    let data = body.get("data").cloned().unwrap_or_else(|| json!({}));
+    let data = body.data.unwrap_or_else(|| json!({}));
     let stored_data = request::session_data(config, &data)?;
-    let ttl_seconds = match ttl_field(config, &body)? {
+    let ttl_seconds = match ttl_field(config, body.ttl_seconds.as_ref())? {
         Some(ttl) => ttl,
         None => config.session_ttl_seconds()?,
     };
@@ -71,10 +94,10 @@ pub fn get(_: &Request, param: &str, config: &Config) -> Result<Response, ApiErr
 /// expiry from now (sliding sessions).
 pub fn update(req: &Request, param: &str, config: &Config) -> Result<Response, ApiError> {
     let id = session_id(config, param)?;
-    let body = request::json_body(req, config, &["data", "ttl_seconds"])?;
+    let body: SessionPatch = request::json_body(req, config)?;
     let update = SessionUpdate {
-        data: body.get("data").map(|data| request::session_data(config, data)).transpose()?,
-        ttl_ms: ttl_field(config, &body)?.map(|s| s * 1000),
+        data: body.data.as_ref().map(|data| request::session_data(config, data)).transpose()?,
+        ttl_ms: ttl_field(config, body.ttl_seconds.as_ref())?.map(|s| s * 1000),
     };
     let session = Store::open(&config.redis_url()?)?.update_session(&id, &update)?.ok_or_else(not_found)?;
     Ok(response::json(200, &session_json(&session)?))
@@ -103,13 +126,13 @@ pub fn session_json(session: &Session) -> Result<Value, ApiError> {
     }))
 }
 
-/// `ttl_seconds`: absent → `None`; present → an integer from 1 to the `session_max_ttl_seconds`
-/// variable (422 otherwise). The variable is only read when a client asks for a TTL.
-fn ttl_field(config: &Config, body: &Map<String, Value>) -> Result<Option<u64>, ApiError> {
-    let Some(value) = body.get("ttl_seconds") else { return Ok(None) };
+/// `ttl_seconds`: absent → `None`; present → a whole number from 1 to the
+/// `session_max_ttl_seconds` variable (422 otherwise), `60.0` included as JSON Schema counts it an
+/// integer. The setting is only parsed when a client asks for a TTL.
+fn ttl_field(config: &Config, value: Option<&Value>) -> Result<Option<u64>, ApiError> {
+    let Some(value) = value else { return Ok(None) };
     let max = config.session_max_ttl_seconds()?;
-    value
-        .as_u64()
+    request::whole_number(value)
         .filter(|ttl| (1..=max).contains(ttl))
         .map(Some)
         .ok_or(ApiError::InvalidField { field: "ttl_seconds", reason: format!("must be an integer from 1 to {max}") })

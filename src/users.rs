@@ -1,7 +1,8 @@
 //! `/v1/users`: create, list (cursor pages), read, update (`If-Match`) and delete users.
 
 use base64::Engine as _;
-use serde_json::{json, Map, Value};
+use serde::Deserialize;
+use serde_json::{json, Value};
 use spin_sdk::http::{Request, Response};
 
 use crate::config::{self, Config};
@@ -12,14 +13,23 @@ use crate::{clock, request, response, sessions};
 /// Page size of `GET /v1/users` when `limit` is not given (at most `max_page_size`).
 const DEFAULT_PAGE: u32 = 50;
 
+/// The body of `POST /v1/users` and `PATCH /v1/users/<id>`.
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct UserBody {
+    #[serde(default, deserialize_with = "request::present")]
+    nom: Option<Value>,
+    #[serde(default, deserialize_with = "request::present")]
+    prenom: Option<Value>,
+}
+
 /// `POST /v1/users` `{"nom", "prenom"}` → `201` with `Location` and `ETag`.
 pub fn create(req: &Request, _: &str, config: &Config) -> Result<Response, ApiError> {
-    let body = request::json_body(req, config, &["nom", "prenom"])?;
-    let nom =
-        name(config, &body, "nom")?.ok_or(ApiError::InvalidField { field: "nom", reason: "is required".into() })?;
-    let prenom = name(config, &body, "prenom")?
-        .ok_or(ApiError::InvalidField { field: "prenom", reason: "is required".into() })?;
-    let record = Store::open(&config.redis_url()?)?.create_user(nom, prenom, &clock::now())?;
+    let body: UserBody = request::json_body(req, config)?;
+    let required = |field| ApiError::InvalidField { field, reason: "is required".into() };
+    let nom = name(config, "nom", body.nom)?.ok_or_else(|| required("nom"))?;
+    let prenom = name(config, "prenom", body.prenom)?.ok_or_else(|| required("prenom"))?;
+    let record = Store::open(&config.redis_url()?)?.create_user(&nom, &prenom, &clock::now())?;
     let location = format!("{}/v1/users/{}", request::base_path(req), record.user()?.id);
     user_response(201, &record, Some(&location))
 }
@@ -65,11 +75,8 @@ pub fn get(_: &Request, param: &str, config: &Config) -> Result<Response, ApiErr
 /// `PATCH /v1/users/<id>` with any of `nom`, `prenom`; honours `If-Match`.
 pub fn update(req: &Request, param: &str, config: &Config) -> Result<Response, ApiError> {
     let id = user_id(param)?;
-    let body = request::json_body(req, config, &["nom", "prenom"])?;
-    let patch = UserPatch {
-        nom: name(config, &body, "nom")?.map(str::to_owned),
-        prenom: name(config, &body, "prenom")?.map(str::to_owned),
-    };
+    let body: UserBody = request::json_body(req, config)?;
+    let patch = UserPatch { nom: name(config, "nom", body.nom)?, prenom: name(config, "prenom", body.prenom)? };
     match Store::open(&config.redis_url()?)?.update_user(id, &patch, &request::if_match(req), &clock::now())? {
         WriteOutcome::Done(stored) => user_response(200, &stored, None),
         WriteOutcome::Missing => Err(not_found(id)),
@@ -114,12 +121,12 @@ fn user_response(status: u16, record: &UserRecord, location: Option<&str>) -> Re
 
 /// A `nom` or `prenom` field: absent → `None`; present → a non-blank string within
 /// `request::name_problem`'s rules (422 otherwise).
-fn name<'a>(config: &Config, body: &'a Map<String, Value>, field: &'static str) -> Result<Option<&'a str>, ApiError> {
+fn name(config: &Config, field: &'static str, value: Option<Value>) -> Result<Option<String>, ApiError> {
     let invalid = |reason: String| ApiError::InvalidField { field, reason };
-    match body.get(field) {
+    match value {
         None => Ok(None),
         Some(Value::String(s)) if s.trim().is_empty() => Err(invalid("must not be empty".into())),
-        Some(Value::String(s)) => match request::name_problem(config, s)? {
+        Some(Value::String(s)) => match request::name_problem(config, &s)? {
             Some(reason) => Err(invalid(reason)),
             None => Ok(Some(s)),
         },

@@ -269,3 +269,19 @@ fn ten_thousand_generated_ids_are_distinct_and_well_formed() {
         assert_eq!(chars.len(), 64, "position {position}");
     }
 }
+
+/// JSON Schema counts `60.0` as an integer, and so does the service (schemathesis sent
+/// `"ttl_seconds": 3461.0`); a fraction is still refused.
+#[test]
+fn whole_numbers_written_as_floats_are_integers() {
+    let app = TestApp::spawn();
+    let user = create_user(&app, "Doe", "John");
+    let uid = user["id"].as_u64().unwrap();
+    let session = create_session(&app, &json!({ "user_id": uid as f64, "ttl_seconds": 3461.0 }));
+    assert_eq!((&session["user_id"], &session["ttl_seconds"]), (&user["id"], &json!(3461)));
+    let path = format!("/v1/sessions/{}", session["id"].as_str().unwrap());
+    let res = app.send(app.request("PATCH", &path).json(&json!({ "ttl_seconds": 60.0 })));
+    assert_eq!((res.status, res.json()["ttl_seconds"].clone()), (200, json!(60)));
+    let res = app.post_json("/v1/sessions", &json!({ "ttl_seconds": 60.5 }));
+    assert_problem(&res, 422);
+}
