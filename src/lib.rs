@@ -5,6 +5,7 @@
 
 mod admin;
 mod auth;
+mod base64url;
 mod clock;
 mod config;
 mod error;

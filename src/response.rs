@@ -2,6 +2,7 @@
 //! endpoints' Flask-compatible JSON, and empty responses.
 
 use serde::Serialize;
+use serde_json::ser::Formatter as _;
 use spin_sdk::http::Response;
 
 /// A `/v1` JSON response.
@@ -71,18 +72,31 @@ impl serde_json::ser::Formatter for FlaskFormatter {
     }
 }
 
-/// Python's `repr(float)`: the shortest digits that round-trip (Rust's `{:e}` finds the same ones),
-/// in fixed notation with at least one decimal when the exponent is in -4..16, else as
-/// `d.ddde+XX` with a signed, two-digit-minimum exponent.
+/// Python's `repr(float)`: the shortest digits that round-trip, in fixed notation with at least
+/// one decimal when the exponent is in -4..16, else as `d.ddde+XX` with a signed, two-digit-minimum
+/// exponent.
+///
+/// The shortest digits come from serde_json's own float formatter (already in the `.wasm`, unlike
+/// `core`'s, which `{:e}` would pull in), in whatever notation it writes them.
 fn python_float_repr(value: f64) -> String {
-    let scientific = format!("{value:e}");
-    let (mantissa, exponent) = scientific.split_once('e').expect("`{:e}` writes an exponent");
-    let exponent: i32 = exponent.parse().expect("`{:e}` writes an integer exponent");
-    let (sign, mantissa) = match mantissa.strip_prefix('-') {
+    let mut shortest = Vec::new();
+    serde_json::ser::CompactFormatter.write_f64(&mut shortest, value).expect("writing to memory cannot fail");
+    let shortest = String::from_utf8(shortest).expect("serde_json writes ASCII");
+    let (sign, unsigned) = match shortest.strip_prefix('-') {
         Some(rest) => ("-", rest),
-        None => ("", mantissa),
+        None => ("", shortest.as_str()),
     };
-    let digits = mantissa.replace('.', "");
+    let (mantissa, exponent) = unsigned.split_once(['e', 'E']).unwrap_or((unsigned, "0"));
+    let exponent: i32 = exponent.parse().expect("serde_json writes an integer exponent");
+    let (int, frac) = mantissa.split_once('.').unwrap_or((mantissa, ""));
+    // The significant digits, and the exponent of the first one (`d.ddd × 10^exponent`).
+    let all = format!("{int}{frac}");
+    let digits = all.trim_start_matches('0');
+    let exponent = exponent + int.len() as i32 - 1 - (all.len() - digits.len()) as i32;
+    let digits = digits.trim_end_matches('0');
+    if digits.is_empty() {
+        return format!("{sign}0.0");
+    }
     if (-4..16).contains(&exponent) {
         if exponent < 0 {
             return format!("{sign}0.{}{digits}", "0".repeat((-exponent - 1) as usize));
@@ -94,6 +108,10 @@ fn python_float_repr(value: f64) -> String {
             format!("{sign}{}.{}", &digits[..int_len], &digits[int_len..])
         }
     } else {
+        let mantissa = match digits.split_at(1) {
+            (first, "") => first.to_owned(),
+            (first, rest) => format!("{first}.{rest}"),
+        };
         let exponent_sign = if exponent < 0 { '-' } else { '+' };
         format!("{sign}{mantissa}e{exponent_sign}{:02}", exponent.abs())
     }
@@ -135,6 +153,11 @@ mod tests {
             (-2.5, "-2.5"),
             (100.0, "100.0"),
             (9007199254740992.0, "9007199254740992.0"),
+            (0.0, "0.0"),
+            (0.001, "0.001"),
+            (123.456, "123.456"),
+            (-1e-300, "-1e-300"),
+            (2.5e-5, "2.5e-05"),
         ];
         for (value, python) in cases {
             assert_eq!(flask_json(&json!([value])), format!("[{python}]\n").into_bytes(), "{value:e}");

@@ -1,7 +1,6 @@
 //! `/v1/sessions`: sessions with service-generated ids that can be read, refreshed (sliding
 //! expiry), and revoked, optionally tied to a user.
 
-use base64::Engine as _;
 use serde::Deserialize;
 use serde_json::{json, Value};
 use spin_sdk::http::{Request, Response};
@@ -10,7 +9,7 @@ use crate::config::Config;
 
 use crate::error::ApiError;
 use crate::store::{Session, SessionUpdate, Store};
-use crate::{clock, request, response};
+use crate::{base64url, clock, request, response};
 
 /// Random bytes in a session id: 192 bits from the host's CSPRNG, 32 URL-safe characters.
 const SESSION_ID_BYTES: usize = 24;
@@ -142,7 +141,7 @@ fn ttl_field(config: &Config, value: Option<&Value>) -> Result<Option<u64>, ApiE
 fn new_session_id() -> Result<String, ApiError> {
     let mut bytes = [0u8; SESSION_ID_BYTES];
     getrandom::fill(&mut bytes).map_err(|e| ApiError::Internal(format!("no randomness from the host: {e}")))?;
-    Ok(base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(bytes))
+    Ok(base64url::encode(&bytes))
 }
 
 /// A session id from the path (percent-decoded): any id the original API may have written. One

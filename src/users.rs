@@ -1,6 +1,5 @@
 //! `/v1/users`: create, list (cursor pages), read, update (`If-Match`) and delete users.
 
-use base64::Engine as _;
 use serde::Deserialize;
 use serde_json::{json, Value};
 use spin_sdk::http::{Request, Response};
@@ -8,7 +7,7 @@ use spin_sdk::http::{Request, Response};
 use crate::config::{self, Config};
 use crate::error::ApiError;
 use crate::store::{Store, UserPatch, UserRecord, WriteOutcome};
-use crate::{clock, request, response, sessions};
+use crate::{base64url, clock, request, response, sessions};
 
 /// Page size of `GET /v1/users` when `limit` is not given (at most `max_page_size`).
 const DEFAULT_PAGE: u32 = 50;
@@ -144,10 +143,10 @@ fn not_found(id: u64) -> ApiError {
 
 /// Cursors are opaque to clients: the last id of the page, base64url-encoded.
 fn encode_cursor(after: u64) -> String {
-    base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(after.to_string())
+    base64url::encode(after.to_string().as_bytes())
 }
 
 pub(crate) fn decode_cursor(cursor: &str) -> Option<u64> {
-    let bytes = base64::engine::general_purpose::URL_SAFE_NO_PAD.decode(cursor).ok()?;
+    let bytes = base64url::decode(cursor)?;
     request::user_id(std::str::from_utf8(&bytes).ok()?)
 }
