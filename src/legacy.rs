@@ -5,6 +5,8 @@
 //! Bodies are encoded the way Flask's `jsonify` does (keys sorted, compact, non-ASCII escaped as
 //! `\uXXXX`, a trailing newline), so even clients that compare bytes see no change.
 
+use std::borrow::Cow;
+
 use serde::{Deserialize, Serialize};
 use serde_json::{json, Value};
 use spin_sdk::http::{Request, Response};
@@ -14,7 +16,7 @@ use crate::config::Config;
 use crate::error::ApiError;
 use crate::request;
 use crate::response;
-use crate::store::{Precondition, Store, User, WriteOutcome};
+use crate::store::{self, Precondition, Store, WriteOutcome};
 
 /// How long a session created through `/create_session` lives, as in the original.
 const SESSION_TTL_SECONDS: u64 = 3600;
@@ -65,7 +67,7 @@ pub fn get_user(_: &Request, param: &str, config: &Config) -> Result<Response, A
     let id = user_id_param(param)?;
     let record =
         Store::open(&config.redis_url()?)?.get_user(id)?.ok_or_else(|| ApiError::NotFound(USER_NOT_FOUND.into()))?;
-    Ok(response::flask(200, &OriginalUser::from(&record.user()?)))
+    Ok(response::flask(200, &read_user(record.bytes())?))
 }
 
 /// `DELETE /delete_user/<id>` → `200 {"message"}`.
@@ -79,22 +81,23 @@ pub fn delete_user(_: &Request, param: &str, config: &Config) -> Result<Response
 
 /// `GET /list_users` → `200 [{"id", "nom", "prenom"}, ...]` in ascending id order.
 ///
-/// Records are read in place (`User` borrows their text) and written straight out: no JSON tree,
-/// no copies of the names.
+/// Records are read in place (names are borrowed from the page, not copied; other fields are
+/// skipped) and written straight out: no JSON tree.
 pub fn list_users(_: &Request, _: &str, config: &Config) -> Result<Response, ApiError> {
     let store = Store::open(&config.redis_url()?)?;
-    let mut records = Vec::new();
+    let mut pages = Vec::new();
     let mut after = 0;
     loop {
         let page = store.list_users(after, LIST_BATCH)?;
-        records.extend(page.records);
-        match page.next_after {
+        let next = page.next_after;
+        pages.push(page);
+        match next {
             Some(next) => after = next,
             None => break,
         }
     }
-    let users = records.iter().map(|r| r.user()).collect::<Result<Vec<_>, _>>()?;
-    let users: Vec<OriginalUser> = users.iter().map(OriginalUser::from).collect();
+    let users =
+        pages.iter().flat_map(|page| page.records()).map(read_user).collect::<Result<Vec<OriginalUser>, _>>()?;
     Ok(response::flask(200, &users))
 }
 
@@ -139,16 +142,16 @@ fn user_id_param(param: &str) -> Result<u64, ApiError> {
 }
 
 /// A user as the original service showed it: exactly `id`, `nom` and `prenom` (in this order:
-/// Flask sorted keys).
-#[derive(Serialize)]
+/// Flask sorted keys), read from the stored record, whose other fields it skips.
+#[derive(Serialize, Deserialize)]
 struct OriginalUser<'a> {
     id: u64,
-    nom: &'a str,
-    prenom: &'a str,
+    #[serde(borrow)]
+    nom: Cow<'a, str>,
+    #[serde(borrow)]
+    prenom: Cow<'a, str>,
 }
 
-impl<'a> From<&'a User<'a>> for OriginalUser<'a> {
-    fn from(user: &'a User<'a>) -> Self {
-        OriginalUser { id: user.id, nom: &user.nom, prenom: &user.prenom }
-    }
+fn read_user(record: &[u8]) -> Result<OriginalUser<'_>, ApiError> {
+    Ok(store::read_record(record)?)
 }

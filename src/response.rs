@@ -63,13 +63,21 @@ impl serde_json::ser::Formatter for FlaskFormatter {
             if let Some(c) = rest.chars().next() {
                 let mut units = [0u16; 2];
                 for unit in c.encode_utf16(&mut units) {
-                    write!(writer, "\\u{unit:04x}")?;
+                    writer.write_all(&escaped_unit(*unit))?;
                 }
                 rest = &rest[c.len_utf8()..];
             }
         }
         Ok(())
     }
+}
+
+/// `\uXXXX` for a UTF-16 code unit, in lowercase hex as Python writes it (without the formatting
+/// machinery: names in a listing may have thousands of these).
+fn escaped_unit(unit: u16) -> [u8; 6] {
+    const HEX: &[u8; 16] = b"0123456789abcdef";
+    let nibble = |shift: u16| HEX[usize::from(unit >> shift & 0xf)];
+    [b'\\', b'u', nibble(12), nibble(8), nibble(4), nibble(0)]
 }
 
 /// Python's `repr(float)`: the shortest digits that round-trip, in fixed notation with at least

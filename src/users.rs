@@ -6,7 +6,7 @@ use spin_sdk::http::{Request, Response};
 
 use crate::config::{self, Config};
 use crate::error::ApiError;
-use crate::store::{Store, UserPatch, UserRecord, WriteOutcome};
+use crate::store::{self, Store, User, UserPatch, UserRecord, WriteOutcome};
 use crate::{base64url, clock, request, response, sessions};
 
 /// Page size of `GET /v1/users` when `limit` is not given (at most `max_page_size`).
@@ -59,7 +59,7 @@ pub fn list(req: &Request, _: &str, config: &Config) -> Result<Response, ApiErro
         })?,
     };
     let page = Store::open(&config.redis_url()?)?.list_users(after, limit)?;
-    let items = page.records.iter().map(|r| r.user()).collect::<Result<Vec<_>, _>>()?;
+    let items = page.records().map(store::read_record::<User>).collect::<Result<Vec<_>, _>>()?;
     let next_cursor = page.next_after.map(encode_cursor);
     Ok(response::json(200, &json!({ "items": items, "next_cursor": next_cursor })))
 }

@@ -14,7 +14,7 @@ mod sessions;
 mod users;
 
 pub use sessions::{Session, SessionUpdate};
-pub use users::{Precondition, User, UserPatch, UserRecord, WriteOutcome};
+pub use users::{read_record, Precondition, User, UserPatch, UserRecord, WriteOutcome};
 
 use spin_sdk::redis::{self, Connection, RedisParameter, RedisResult};
 

@@ -32,7 +32,11 @@ pub struct UserRecord(Vec<u8>);
 impl UserRecord {
     /// The user the record describes.
     pub fn user(&self) -> Result<User<'_>, StoreError> {
-        serde_json::from_slice(&self.0).map_err(|e| StoreError::Internal(format!("stored user is not valid: {e}")))
+        read_record(&self.0)
+    }
+
+    pub fn bytes(&self) -> &[u8] {
+        &self.0
     }
 
     pub fn etag(&self) -> String {
@@ -90,12 +94,28 @@ pub enum WriteOutcome<T> {
     PreconditionFailed,
 }
 
+/// Reads a stored user record into `T`: `User`, or a view of fewer fields (the others are skipped).
+pub fn read_record<'a, T: Deserialize<'a>>(record: &'a [u8]) -> Result<T, StoreError> {
+    serde_json::from_slice(record).map_err(|e| StoreError::Internal(format!("stored user is not valid: {e}")))
+}
+
 /// One page of users in ascending id order, as stored, and the id to continue after when there
 /// are more.
 #[derive(Debug)]
 pub struct UserPage {
-    pub records: Vec<UserRecord>,
+    /// The records as one reply, separated by `RECORD_END` (a byte no JSON text contains): one
+    /// value to carry from Redis through Spin instead of one per user.
+    joined: Vec<u8>,
     pub next_after: Option<u64>,
+}
+
+const RECORD_END: u8 = 0x1e;
+
+impl UserPage {
+    /// The page's records, as stored.
+    pub fn records(&self) -> impl Iterator<Item = &[u8]> {
+        self.joined.split(|b| *b == RECORD_END).filter(|r| !r.is_empty())
+    }
 }
 
 impl Store {
@@ -200,7 +220,8 @@ return 'deleted'
     /// deleted: a user that exists for the whole walk is returned exactly once.
     pub fn list_users(&self, after: u64, limit: u32) -> Result<UserPage, StoreError> {
         // Looks at one id more than asked, to know whether another page follows. Replies with the
-        // id to continue after ('' on the last page), then the records.
+        // id to continue after ('' on the last page), then the records joined into one string,
+        // separated by ARGV[3] (RECORD_END).
         const LIST_USERS: super::Script = script!(
             "LIST_USERS",
             r#"
@@ -211,31 +232,27 @@ if #ids > limit then
   ids[#ids] = nil
   out[1] = ids[#ids]
 end
-if #ids == 0 then return out end
+if #ids == 0 then return {out[1], ''} end
 local keys = {}
 for i, id in ipairs(ids) do keys[i] = USER .. id end
+local records = {}
 for _, record in ipairs(redis.call('MGET', unpack(keys))) do
-  if record then out[#out + 1] = record end
+  if record then records[#records + 1] = record end
 end
+out[2] = table.concat(records, ARGV[3])
 return out
 "#
         );
-        let reply = self.run(&LIST_USERS, &[USERS_INDEX], &[&after.to_string(), &limit.to_string()])?;
-        let mut reply = reply.into_iter();
-        let next_after = match reply.next() {
-            Some(next) if text(&next) == Some("") => None,
-            Some(next) => {
-                Some(text(&next).and_then(|n| n.parse().ok()).ok_or_else(|| unexpected(LIST_USERS.name, &[next]))?)
-            }
-            None => return Err(unexpected(LIST_USERS.name, &[])),
+        let end = char::from(RECORD_END).to_string();
+        let reply = self.run(&LIST_USERS, &[USERS_INDEX], &[&after.to_string(), &limit.to_string(), &end])?;
+        let page = match <[RedisResult; 2]>::try_from(reply) {
+            Ok([next, RedisResult::Binary(joined)]) => match text(&next) {
+                Some("") => Some(UserPage { joined, next_after: None }),
+                next => next.and_then(|n| n.parse().ok()).map(|n| UserPage { joined, next_after: Some(n) }),
+            },
+            _ => None,
         };
-        let records = reply
-            .map(|r| match r {
-                RedisResult::Binary(record) => Ok(UserRecord(record)),
-                other => Err(unexpected(LIST_USERS.name, &[other])),
-            })
-            .collect::<Result<Vec<_>, _>>()?;
-        Ok(UserPage { records, next_after })
+        page.ok_or_else(|| StoreError::Internal(format!("unexpected reply from {}", LIST_USERS.name)))
     }
 
     /// Adopts users written by the original Flask service, which kept no index: one `SCAN` batch
@@ -272,5 +289,24 @@ return {scan[1], indexed}
             }
             other => Err(unexpected(REINDEX_USERS.name, other)),
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::{read_record, User, UserPage, RECORD_END};
+
+    #[test]
+    fn a_page_splits_into_its_records() {
+        let page = |joined: &[u8]| UserPage { joined: joined.to_vec(), next_after: None };
+        assert_eq!(page(b"").records().count(), 0);
+        let joined = [
+            &b"{\"id\":1,\"nom\":\"a\",\"prenom\":\"b\"}"[..],
+            &[RECORD_END],
+            b"{\"id\":2,\"nom\":\"\\u001e\",\"prenom\":\"c\"}",
+        ]
+        .concat();
+        let users: Vec<User> = page(&joined).records().map(|r| read_record(r).unwrap()).collect();
+        assert_eq!(users.iter().map(|u| (u.id, u.nom.as_ref())).collect::<Vec<_>>(), [(1, "a"), (2, "\u{1e}")]);
     }
 }
