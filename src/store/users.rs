@@ -306,7 +306,8 @@ mod tests {
             b"{\"id\":2,\"nom\":\"\\u001e\",\"prenom\":\"c\"}",
         ]
         .concat();
-        let users: Vec<User> = page(&joined).records().map(|r| read_record(r).unwrap()).collect();
+        let page = page(&joined);
+        let users: Vec<User> = page.records().map(|r| read_record(r).unwrap()).collect();
         assert_eq!(users.iter().map(|u| (u.id, u.nom.as_ref())).collect::<Vec<_>>(), [(1, "a"), (2, "\u{1e}")]);
     }
 }
