@@ -145,36 +145,20 @@ impl ApiError {
             eprintln!("{}: {detail}", self.status());
         }
         let status = self.status();
-        let mut builder = Response::builder();
-        builder.status(status);
-        match &self {
-            ApiError::MethodNotAllowed { allow } => {
-                builder.header("allow", allow.as_str());
-            }
-            ApiError::Unavailable(_) => {
-                builder.header("retry-after", RETRY_AFTER_SECONDS);
-            }
-            ApiError::Unauthorized => {
-                builder.header("www-authenticate", "Bearer realm=\"user-session-service\"");
-            }
-            _ => {}
-        }
-        match dialect {
-            Dialect::Original => {
-                let body = serde_json::json!({ "error": self.original_message() });
-                builder.header("content-type", "application/json").body(response::flask_json(&body)).build()
-            }
+        let mut res = match dialect {
+            Dialect::Original => response::flask(status, &serde_json::json!({ "error": self.original_message() })),
             Dialect::Problem => {
                 let (title, detail) = self.problem_text();
-                let body = serde_json::json!({
-                    "type": "about:blank",
-                    "title": title,
-                    "status": status,
-                    "detail": detail,
-                });
-                builder.header("content-type", "application/problem+json").body(body.to_string()).build()
+                response::problem(status, title, &detail)
             }
+        };
+        match &self {
+            ApiError::MethodNotAllowed { allow } => res.set_header("allow", allow.as_str()),
+            ApiError::Unavailable(_) => res.set_header("retry-after", RETRY_AFTER_SECONDS),
+            ApiError::Unauthorized => res.set_header("www-authenticate", "Bearer realm=\"user-session-service\""),
+            _ => {}
         }
+        res
     }
 }
 

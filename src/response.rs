@@ -16,6 +16,21 @@ pub fn flask(status: u16, body: &impl Serialize) -> Response {
     with_body(status, "application/json", flask_json(body))
 }
 
+/// An RFC 9457 problem document (`application/problem+json`) whose `type` is `about:blank`.
+pub fn problem(status: u16, title: &str, detail: &str) -> Response {
+    /// The members in sorted order, as the API has always written them.
+    #[derive(Serialize)]
+    struct Problem<'a> {
+        detail: &'a str,
+        status: u16,
+        title: &'a str,
+        r#type: &'a str,
+    }
+    let body = serde_json::to_vec(&Problem { detail, status, title, r#type: "about:blank" })
+        .expect("serializing to memory cannot fail");
+    with_body(status, "application/problem+json", body)
+}
+
 /// A response with a body of the given content type.
 pub fn with_body(status: u16, content_type: &str, body: impl Into<Vec<u8>>) -> Response {
     Response::builder().status(status).header("content-type", content_type).body(body.into()).build()
