@@ -3,12 +3,12 @@
 
 use spin_sdk::http::Request;
 
-use crate::config;
+use crate::config::Config;
 use crate::error::ApiError;
 
 /// Lets the request through, or answers 401.
-pub fn check(req: &Request) -> Result<(), ApiError> {
-    let expected = config::api_token()?;
+pub fn check(req: &Request, config: &Config) -> Result<(), ApiError> {
+    let expected = config.api_token.as_str();
     if expected.is_empty() {
         return Ok(());
     }
@@ -19,7 +19,7 @@ pub fn check(req: &Request) -> Result<(), ApiError> {
         .filter(|(scheme, _)| scheme.eq_ignore_ascii_case("bearer"))
         .map(|(_, token)| token.trim());
     match presented {
-        Some(token) if same_secret(token, &expected) => Ok(()),
+        Some(token) if same_secret(token, expected) => Ok(()),
         _ => Err(ApiError::Unauthorized),
     }
 }

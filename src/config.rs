@@ -1,43 +1,115 @@
 //! Configuration, read from the Spin variables declared in `spin.toml`. Nothing is hard-coded:
 //! `SPIN_VARIABLE_<NAME>` overrides a default at `spin up` time.
+//!
+//! A Spin variable lookup is a host call that costs about as much as the rest of a simple request's
+//! own work, so `spin.toml` joins every variable the component reads into one component variable,
+//! `config`, read once per request by `Config::load`.
 
 use spin_sdk::variables;
 
-use crate::error::ApiError;
-
-/// The Redis URL to connect to: `redis_address` (`redis[s]://host:port`) with `redis_username` and
-/// `redis_password` as its userinfo.
-///
-/// The credentials are separate variables because Spin matches `allowed_outbound_hosts` entries
-/// without recognising userinfo: the entry templated from an address with a password in it would
-/// allow nothing. `spin.toml` joins the three into one component variable, `redis_connection`
-/// (`<address>#<username>:<password>`), so that this costs one lookup. The address cannot contain
-/// `#` (Spin would refuse it as an allowed host), so the first `#` splits it off.
-pub fn redis_url() -> Result<String, ApiError> {
-    let joined = variables::get("redis_connection")
-        .map_err(|e| ApiError::Internal(format!("cannot read the redis_connection variable: {e}")))?;
-    join_redis_url(&joined)
+/// What can be wrong with the configuration. Never shown to clients (it is logged): a misconfigured
+/// deployment answers 500.
+#[derive(Debug, thiserror::Error)]
+pub enum ConfigError {
+    #[error("cannot read the config variable: {0}")]
+    Unreadable(String),
+    #[error("the config variable has {0} lines, expected {LINES} (see spin.toml)")]
+    WrongShape(usize),
+    #[error("the {name} variable must be a positive integer, not {value:?}")]
+    NotAPositiveInteger { name: &'static str, value: String },
+    #[error("redis_address must look like redis://host:port")]
+    RedisAddressMalformed,
+    #[error(
+        "redis_address must not carry credentials (Spin could not match it in allowed_outbound_hosts): \
+         set redis_username / redis_password instead"
+    )]
+    RedisAddressWithCredentials,
 }
 
-fn join_redis_url(joined: &str) -> Result<String, ApiError> {
-    let (address, credentials) = joined.split_once('#').unwrap_or((joined, ":"));
-    let (scheme, host) = address
-        .split_once("://")
-        .ok_or_else(|| ApiError::Internal("redis_address must look like redis://host:port".into()))?;
-    if host.contains('@') {
-        return Err(ApiError::Internal(
-            "redis_address must not carry credentials (Spin could not match it in allowed_outbound_hosts): \
-             set redis_username / redis_password instead"
-                .into(),
-        ));
+/// Lines of the `config` variable, in `spin.toml`'s order.
+const LINES: usize = 12;
+
+/// Every setting, as `spin.toml` joins them into the `config` variable: one a line, the
+/// `redis_password` last since it may contain anything (even a line break). Numbers are kept as
+/// text and parsed when used, so that a bad value only fails the requests that need it.
+#[derive(Debug, Clone, Default)]
+pub struct Config {
+    redis_address: String,
+    redis_username: String,
+    /// The bearer token every request but `/healthz` must present; empty means no access control.
+    /// It cannot contain a line break (it travels in an HTTP header).
+    pub api_token: String,
+    session_ttl_seconds: String,
+    session_max_ttl_seconds: String,
+    max_body_bytes: String,
+    max_name_chars: String,
+    max_session_data_bytes: String,
+    max_session_data_depth: String,
+    max_session_id_bytes: String,
+    max_page_size: String,
+    redis_password: String,
+}
+
+impl Config {
+    /// Reads the configuration: the request's one variable lookup.
+    pub fn load() -> Result<Config, ConfigError> {
+        let joined = variables::get("config").map_err(|e| ConfigError::Unreadable(e.to_string()))?;
+        Config::parse(&joined)
     }
-    let (username, password) = credentials.split_once(':').unwrap_or((credentials, ""));
-    let userinfo = match (username, password) {
-        ("", "") => return Ok(address.to_owned()),
-        (user, "") => format!("{}@", encode(user)),
-        (user, password) => format!("{}:{}@", encode(user), encode(password)),
-    };
-    Ok(format!("{scheme}://{userinfo}{host}"))
+
+    /// Splits the `config` variable into its settings.
+    pub fn parse(joined: &str) -> Result<Config, ConfigError> {
+        let lines: Vec<&str> = joined.splitn(LINES, '\n').collect();
+        let [redis_address, redis_username, api_token, session_ttl_seconds, session_max_ttl_seconds, max_body_bytes, max_name_chars, max_session_data_bytes, max_session_data_depth, max_session_id_bytes, max_page_size, redis_password] =
+            lines[..]
+        else {
+            return Err(ConfigError::WrongShape(lines.len()));
+        };
+        Ok(Config {
+            redis_address: redis_address.to_owned(),
+            redis_username: redis_username.to_owned(),
+            api_token: api_token.to_owned(),
+            session_ttl_seconds: session_ttl_seconds.to_owned(),
+            session_max_ttl_seconds: session_max_ttl_seconds.to_owned(),
+            max_body_bytes: max_body_bytes.to_owned(),
+            max_name_chars: max_name_chars.to_owned(),
+            max_session_data_bytes: max_session_data_bytes.to_owned(),
+            max_session_data_depth: max_session_data_depth.to_owned(),
+            max_session_id_bytes: max_session_id_bytes.to_owned(),
+            max_page_size: max_page_size.to_owned(),
+            redis_password: redis_password.to_owned(),
+        })
+    }
+
+    /// The Redis URL to connect to: `redis_address` (`redis[s]://host:port`) with `redis_username`
+    /// and `redis_password` as its userinfo.
+    ///
+    /// The credentials are separate variables because Spin matches `allowed_outbound_hosts`
+    /// entries without recognising userinfo: the entry templated from an address with a password
+    /// in it would allow nothing.
+    pub fn redis_url(&self) -> Result<String, ConfigError> {
+        let address = self.redis_address.as_str();
+        let (scheme, host) = address.split_once("://").ok_or(ConfigError::RedisAddressMalformed)?;
+        if host.contains('@') {
+            return Err(ConfigError::RedisAddressWithCredentials);
+        }
+        let userinfo = match (self.redis_username.as_str(), self.redis_password.as_str()) {
+            ("", "") => return Ok(address.to_owned()),
+            (user, "") => format!("{}@", encode(user)),
+            (user, password) => format!("{}:{}@", encode(user), encode(password)),
+        };
+        Ok(format!("{scheme}://{userinfo}{host}"))
+    }
+
+    /// How long a `/v1` session lives when the client does not say (`session_ttl_seconds`).
+    pub fn session_ttl_seconds(&self) -> Result<u64, ConfigError> {
+        positive_integer("session_ttl_seconds", &self.session_ttl_seconds)
+    }
+
+    /// The longest life a client may ask for a `/v1` session (`session_max_ttl_seconds`).
+    pub fn session_max_ttl_seconds(&self) -> Result<u64, ConfigError> {
+        positive_integer("session_max_ttl_seconds", &self.session_max_ttl_seconds)
+    }
 }
 
 /// Percent-encodes a URL userinfo part: everything but unreserved characters.
@@ -47,83 +119,86 @@ fn encode(part: &str) -> String {
     percent_encoding::utf8_percent_encode(part, USERINFO).to_string()
 }
 
-/// The bearer token every request but `/healthz` must present; empty means no access control.
-pub fn api_token() -> Result<String, ApiError> {
-    variables::get("api_token").map_err(|e| ApiError::Internal(format!("cannot read the api_token variable: {e}")))
-}
-
-/// How long a `/v1` session lives when the client does not say (`session_ttl_seconds`).
-pub fn session_ttl_seconds() -> Result<u64, ApiError> {
-    positive_integer("session_ttl_seconds")
-}
-
-/// The longest life a client may ask for a `/v1` session (`session_max_ttl_seconds`).
-pub fn session_max_ttl_seconds() -> Result<u64, ApiError> {
-    positive_integer("session_max_ttl_seconds")
-}
-
 /// A limit on client input that operators tune with a Spin variable (default in `spin.toml`), but
-/// never below `floor`. Inputs within the floor are accepted without reading the variable, so an
-/// ordinary request pays no extra variable lookup.
+/// never below `floor`. Inputs within the floor are accepted without parsing the setting, so a
+/// misconfigured limit only fails the requests that reach it.
 pub struct Limit {
     pub variable: &'static str,
     pub floor: u64,
+    setting: fn(&Config) -> &str,
 }
 
 impl Limit {
     /// `Ok(())` when `size` is within the limit, else `Err(limit)`.
-    pub fn check(&self, size: u64) -> Result<Result<(), u64>, ApiError> {
+    pub fn check(&self, config: &Config, size: u64) -> Result<Result<(), u64>, ConfigError> {
         if size <= self.floor {
             return Ok(Ok(()));
         }
-        let limit = self.value()?;
+        let limit = self.value(config)?;
         Ok(if size <= limit { Ok(()) } else { Err(limit) })
     }
 
-    /// The limit in force: the variable, raised to the floor.
-    pub fn value(&self) -> Result<u64, ApiError> {
-        Ok(positive_integer(self.variable)?.max(self.floor))
+    /// The limit in force: the setting, raised to the floor.
+    pub fn value(&self, config: &Config) -> Result<u64, ConfigError> {
+        Ok(positive_integer(self.variable, (self.setting)(config))?.max(self.floor))
     }
 }
 
 /// Request body size in bytes (413 beyond).
-pub const MAX_BODY_BYTES: Limit = Limit { variable: "max_body_bytes", floor: 4096 };
+pub const MAX_BODY_BYTES: Limit = Limit { variable: "max_body_bytes", floor: 4096, setting: |c| &c.max_body_bytes };
 /// `nom` / `prenom` length in characters (422 beyond).
-pub const MAX_NAME_CHARS: Limit = Limit { variable: "max_name_chars", floor: 64 };
+pub const MAX_NAME_CHARS: Limit = Limit { variable: "max_name_chars", floor: 64, setting: |c| &c.max_name_chars };
 /// Session `data` size in bytes, as stored (413 beyond).
-pub const MAX_SESSION_DATA_BYTES: Limit = Limit { variable: "max_session_data_bytes", floor: 1024 };
+pub const MAX_SESSION_DATA_BYTES: Limit =
+    Limit { variable: "max_session_data_bytes", floor: 1024, setting: |c| &c.max_session_data_bytes };
 /// Session `data` nesting depth (422 beyond).
-pub const MAX_SESSION_DATA_DEPTH: Limit = Limit { variable: "max_session_data_depth", floor: 4 };
+pub const MAX_SESSION_DATA_DEPTH: Limit =
+    Limit { variable: "max_session_data_depth", floor: 4, setting: |c| &c.max_session_data_depth };
 /// Session id length in bytes, for ids chosen by clients of `/create_session` (400 beyond) and
 /// ids in paths (404 beyond: no such session can exist).
-pub const MAX_SESSION_ID_BYTES: Limit = Limit { variable: "max_session_id_bytes", floor: 64 };
+pub const MAX_SESSION_ID_BYTES: Limit =
+    Limit { variable: "max_session_id_bytes", floor: 64, setting: |c| &c.max_session_id_bytes };
 /// The largest `limit` of a `/v1/users` page (400 beyond).
-pub const MAX_PAGE_SIZE: Limit = Limit { variable: "max_page_size", floor: 50 };
+pub const MAX_PAGE_SIZE: Limit = Limit { variable: "max_page_size", floor: 50, setting: |c| &c.max_page_size };
 
-fn positive_integer(name: &str) -> Result<u64, ApiError> {
-    let value = variables::get(name)
-        .map_err(|e| ApiError::Internal(format!("cannot read the {name} variable: {e}")))?;
+fn positive_integer(name: &'static str, value: &str) -> Result<u64, ConfigError> {
     value
         .trim()
         .parse::<u64>()
         .ok()
         .filter(|n| *n > 0)
-        .ok_or_else(|| ApiError::Internal(format!("the {name} variable must be a positive integer, not {value:?}")))
+        .ok_or_else(|| ConfigError::NotAPositiveInteger { name, value: value.to_owned() })
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
 
+    fn config(address: &str, username: &str, password: &str) -> Config {
+        let joined =
+            format!("{address}\n{username}\ntoken\n3600\n2592000\n65536\n200\n16384\n32\n128\n1000\n{password}");
+        Config::parse(&joined).unwrap()
+    }
+
+    #[test]
+    fn settings_come_one_a_line_with_the_password_last() {
+        let c = config("redis://h:1", "app", "pa\nss");
+        assert_eq!(c.api_token, "token");
+        assert_eq!(c.redis_password, "pa\nss");
+        assert_eq!(c.session_ttl_seconds().unwrap(), 3600);
+        assert_eq!(MAX_PAGE_SIZE.value(&c).unwrap(), 1000);
+        assert!(matches!(Config::parse("redis://h:1\n"), Err(ConfigError::WrongShape(2))));
+    }
+
     #[test]
     fn credentials_join_the_address() {
-        let url = |joined: &str| join_redis_url(joined).map_err(|e| format!("{e:?}"));
-        assert_eq!(url("redis://127.0.0.1:6379#:").unwrap(), "redis://127.0.0.1:6379");
-        assert_eq!(url("redis://h:1#:s3cret").unwrap(), "redis://:s3cret@h:1");
-        assert_eq!(url("rediss://h:1#app:p@ss:w#rd/").unwrap(), "rediss://app:p%40ss%3Aw%23rd%2F@h:1");
-        assert_eq!(url("redis://h:1#app:").unwrap(), "redis://app@h:1");
-        assert!(url("redis://:s3cret@h:1#:").unwrap_err().contains("must not carry credentials"));
-        assert!(!url("redis://:s3cret@h:1#:").unwrap_err().contains("s3cret"));
-        assert!(url("h:1#:").is_err());
+        let url = |a: &str, u: &str, p: &str| config(a, u, p).redis_url().map_err(|e| e.to_string());
+        assert_eq!(url("redis://127.0.0.1:6379", "", "").unwrap(), "redis://127.0.0.1:6379");
+        assert_eq!(url("redis://h:1", "", "s3cret").unwrap(), "redis://:s3cret@h:1");
+        assert_eq!(url("rediss://h:1", "app", "p@ss:w#rd/").unwrap(), "rediss://app:p%40ss%3Aw%23rd%2F@h:1");
+        assert_eq!(url("redis://h:1", "app", "").unwrap(), "redis://app@h:1");
+        assert!(url("redis://:s3cret@h:1", "", "").unwrap_err().contains("must not carry credentials"));
+        assert!(!url("redis://:s3cret@h:1", "", "").unwrap_err().contains("s3cret"));
+        assert!(url("h:1", "", "").is_err());
     }
 }

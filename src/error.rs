@@ -7,6 +7,8 @@
 
 use spin_sdk::http::Response;
 
+use crate::config::ConfigError;
+use crate::response;
 use crate::store::StoreError;
 
 #[derive(Debug, thiserror::Error)]
@@ -127,18 +129,13 @@ impl ApiError {
             ),
             ApiError::InvalidField { field, reason } => ("Unprocessable Content", format!("`{field}`: {reason}")),
             ApiError::PayloadTooLarge(detail) => ("Content Too Large", detail.clone()),
-            ApiError::MethodNotAllowed { allow } => (
-                "Method Not Allowed",
-                format!("this resource allows: {allow}"),
-            ),
-            ApiError::UnsupportedMediaType => (
-                "Unsupported Media Type",
-                "the request body must be JSON (Content-Type: application/json)".into(),
-            ),
-            ApiError::Unavailable(_) => (
-                "Service Unavailable",
-                "the Redis database is not reachable; retry later".into(),
-            ),
+            ApiError::MethodNotAllowed { allow } => ("Method Not Allowed", format!("this resource allows: {allow}")),
+            ApiError::UnsupportedMediaType => {
+                ("Unsupported Media Type", "the request body must be JSON (Content-Type: application/json)".into())
+            }
+            ApiError::Unavailable(_) => {
+                ("Service Unavailable", "the Redis database is not reachable; retry later".into())
+            }
             ApiError::Internal(_) => ("Internal Server Error", "an internal error occurred".into()),
         }
     }
@@ -148,42 +145,20 @@ impl ApiError {
             eprintln!("{}: {detail}", self.status());
         }
         let status = self.status();
-        let mut builder = Response::builder();
-        builder.status(status);
-        match &self {
-            ApiError::MethodNotAllowed { allow } => {
-                builder.header("allow", allow.as_str());
-            }
-            ApiError::Unavailable(_) => {
-                builder.header("retry-after", RETRY_AFTER_SECONDS);
-            }
-            ApiError::Unauthorized => {
-                builder.header("www-authenticate", "Bearer realm=\"user-session-service\"");
-            }
-            _ => {}
-        }
-        match dialect {
-            Dialect::Original => {
-                let body = serde_json::json!({ "error": self.original_message() });
-                builder
-                    .header("content-type", "application/json")
-                    .body(crate::legacy::flask_json(&body))
-                    .build()
-            }
+        let mut res = match dialect {
+            Dialect::Original => response::flask(status, &serde_json::json!({ "error": self.original_message() })),
             Dialect::Problem => {
                 let (title, detail) = self.problem_text();
-                let body = serde_json::json!({
-                    "type": "about:blank",
-                    "title": title,
-                    "status": status,
-                    "detail": detail,
-                });
-                builder
-                    .header("content-type", "application/problem+json")
-                    .body(body.to_string())
-                    .build()
+                response::problem(status, title, &detail)
             }
+        };
+        match &self {
+            ApiError::MethodNotAllowed { allow } => res.set_header("allow", allow.as_str()),
+            ApiError::Unavailable(_) => res.set_header("retry-after", RETRY_AFTER_SECONDS),
+            ApiError::Unauthorized => res.set_header("www-authenticate", "Bearer realm=\"user-session-service\""),
+            _ => {}
         }
+        res
     }
 }
 
@@ -193,5 +168,12 @@ impl From<StoreError> for ApiError {
             StoreError::Unavailable(detail) => ApiError::Unavailable(detail),
             StoreError::Internal(detail) => ApiError::Internal(detail),
         }
+    }
+}
+
+/// A misconfiguration: 500, with the detail in the log only.
+impl From<ConfigError> for ApiError {
+    fn from(e: ConfigError) -> Self {
+        ApiError::Internal(e.to_string())
     }
 }

@@ -4,7 +4,8 @@
 
 use spin_sdk::http::{Method, Request};
 
-use crate::{json, legacy, request, users};
+use crate::config::Config;
+use crate::{json, request, response, users};
 
 /// Splits the input into a header value, a path segment and a body, runs every parser over them,
 /// and checks what must always hold. Panics on a violation.
@@ -12,6 +13,8 @@ pub fn request_handling(data: &[u8]) {
     if data.len() > 4096 {
         return;
     }
+    // Every setting empty: no limit can be read, so any input beyond a floor is an error, not a panic.
+    let config = Config::default();
     let mut parts = data.splitn(3, |b| *b == 0);
     let header = String::from_utf8_lossy(parts.next().unwrap_or_default()).into_owned();
     let segment = String::from_utf8_lossy(parts.next().unwrap_or_default()).into_owned();
@@ -20,9 +23,10 @@ pub fn request_handling(data: &[u8]) {
     // Bodies: strict parsing agrees with serde_json whenever it accepts, and an accepted document
     // survives the Flask-style encoding unchanged (which must be pure ASCII).
     if let Ok(value) = json::parse(&body) {
-        let lenient: serde_json::Value = serde_json::from_slice(&body).expect("serde_json accepts what strict parsing accepts");
+        let lenient: serde_json::Value =
+            serde_json::from_slice(&body).expect("serde_json accepts what strict parsing accepts");
         assert_eq!(value, lenient);
-        let encoded = legacy::flask_json(&value);
+        let encoded = response::flask_json(&value);
         assert!(encoded.is_ascii());
         let decoded: serde_json::Value = serde_json::from_slice(&encoded).expect("flask_json writes JSON");
         assert_eq!(decoded, value);
@@ -36,7 +40,7 @@ pub fn request_handling(data: &[u8]) {
     }
     if let Some(decoded) = request::path_segment(&segment) {
         if decoded.len() <= 64 {
-            let _ = request::session_id_acceptable(&decoded);
+            let _ = request::session_id_acceptable(&config, &decoded);
         }
     }
     let _ = users::decode_cursor(&segment);
@@ -51,5 +55,5 @@ pub fn request_handling(data: &[u8]) {
     let req = req.build();
     let _ = request::if_match(&req);
     let _ = request::query_param(&req, "limit");
-    let _ = request::json_body(&req, &["nom", "prenom"]);
+    let _ = request::json_object(&req, &config);
 }

@@ -5,13 +5,18 @@
 //! Bodies are encoded the way Flask's `jsonify` does (keys sorted, compact, non-ASCII escaped as
 //! `\uXXXX`, a trailing newline), so even clients that compare bytes see no change.
 
-use serde_json::{json, Value};
-use spin_sdk::http::{Params, Request, Response};
+use std::borrow::Cow;
 
+use serde::{Deserialize, Serialize};
+use serde_json::{json, Value};
+use spin_sdk::http::{Request, Response};
+
+use crate::clock;
+use crate::config::Config;
 use crate::error::ApiError;
 use crate::request;
-use crate::store::{Precondition, WriteOutcome};
-use crate::{clock, store};
+use crate::response;
+use crate::store::{self, Precondition, Store, WriteOutcome};
 
 /// How long a session created through `/create_session` lives, as in the original.
 const SESSION_TTL_SECONDS: u64 = 3600;
@@ -24,218 +29,129 @@ const SESSION_ID_MISSING: &str = "session_id manquant";
 const SESSION_ID_INVALID: &str = "session_id invalide : trop long ou avec des caractères de contrôle";
 const SESSION_NOT_FOUND: &str = "Session introuvable ou expirée";
 
+/// The body of `/create_user`. Other fields are ignored, as Flask ignored them.
+#[derive(Deserialize)]
+struct NewUser {
+    #[serde(default, deserialize_with = "request::present")]
+    nom: Option<Value>,
+    #[serde(default, deserialize_with = "request::present")]
+    prenom: Option<Value>,
+}
+
+/// The body of `/create_session`. Other fields are ignored, as Flask ignored them.
+#[derive(Deserialize)]
+struct NewSession {
+    #[serde(default, deserialize_with = "request::present")]
+    session_id: Option<Value>,
+    #[serde(default, deserialize_with = "request::present")]
+    data: Option<Value>,
+}
+
 /// `POST /create_user` `{"nom", "prenom"}` → `201 {"message", "user_id"}`.
-pub fn create_user(req: Request, _: Params) -> Result<Response, ApiError> {
-    let body = request::json_object(&req)?;
-    let (Some(nom), Some(prenom)) = (non_empty_str(&body, "nom"), non_empty_str(&body, "prenom")) else {
+pub fn create_user(req: &Request, _: &str, config: &Config) -> Result<Response, ApiError> {
+    let body: NewUser = request::json_body(req, config)?;
+    let (Some(nom), Some(prenom)) = (non_empty_str(&body.nom), non_empty_str(&body.prenom)) else {
         return Err(ApiError::BadRequest(USER_FIELDS_REQUIRED.into()));
     };
     for (field, value) in [("nom", nom), ("prenom", prenom)] {
-        if let Some(reason) = request::name_problem(value)? {
+        if let Some(reason) = request::name_problem(config, value)? {
             return Err(ApiError::InvalidField { field, reason });
         }
     }
-    let created = store::open()?.create_user(nom, prenom, &clock::now())?;
-    Ok(flask_response(201, &json!({ "message": "Utilisateur créé", "user_id": created.user.id })))
+    let created = Store::open(&config.redis_url()?)?.create_user(nom, prenom, &clock::now())?;
+    Ok(response::flask(201, &json!({ "message": "Utilisateur créé", "user_id": created.user()?.id })))
 }
 
 /// `GET /get_user/<id>` → `200 {"id", "nom", "prenom"}`.
-pub fn get_user(_: Request, params: Params) -> Result<Response, ApiError> {
-    let id = user_id_param(&params)?;
-    let user = store::open()?
-        .get_user(id)?
-        .ok_or_else(|| ApiError::NotFound(USER_NOT_FOUND.into()))?;
-    Ok(flask_response(200, &original_user(&user.user)))
+pub fn get_user(_: &Request, param: &str, config: &Config) -> Result<Response, ApiError> {
+    let id = user_id_param(param)?;
+    let record =
+        Store::open(&config.redis_url()?)?.get_user(id)?.ok_or_else(|| ApiError::NotFound(USER_NOT_FOUND.into()))?;
+    Ok(response::flask(200, &read_user(record.bytes())?))
 }
 
 /// `DELETE /delete_user/<id>` → `200 {"message"}`.
-pub fn delete_user(_: Request, params: Params) -> Result<Response, ApiError> {
-    let id = user_id_param(&params)?;
-    match store::open()?.delete_user(id, &Precondition::None)? {
-        WriteOutcome::Done(()) => {}
-        WriteOutcome::Missing | WriteOutcome::PreconditionFailed => {
-            return Err(ApiError::NotFound(USER_NOT_FOUND.into()))
-        }
+pub fn delete_user(_: &Request, param: &str, config: &Config) -> Result<Response, ApiError> {
+    let id = user_id_param(param)?;
+    match Store::open(&config.redis_url()?)?.delete_user(id, &Precondition::None)? {
+        WriteOutcome::Done(()) => Ok(response::flask(200, &json!({ "message": "Utilisateur supprimé" }))),
+        WriteOutcome::Missing | WriteOutcome::PreconditionFailed => Err(ApiError::NotFound(USER_NOT_FOUND.into())),
     }
-    Ok(flask_response(200, &json!({ "message": "Utilisateur supprimé" })))
 }
 
 /// `GET /list_users` → `200 [{"id", "nom", "prenom"}, ...]` in ascending id order.
-pub fn list_users(_: Request, _: Params) -> Result<Response, ApiError> {
-    let store = store::open()?;
-    let mut users = Vec::new();
+///
+/// Records are read in place (names are borrowed from the page, not copied; other fields are
+/// skipped) and written straight out: no JSON tree.
+pub fn list_users(_: &Request, _: &str, config: &Config) -> Result<Response, ApiError> {
+    let store = Store::open(&config.redis_url()?)?;
+    let mut pages = Vec::new();
     let mut after = 0;
     loop {
         let page = store.list_users(after, LIST_BATCH)?;
-        users.extend(page.users.iter().map(|stored| original_user(&stored.user)));
-        match page.next_after {
+        let next = page.next_after;
+        pages.push(page);
+        match next {
             Some(next) => after = next,
             None => break,
         }
     }
-    Ok(flask_response(200, &Value::Array(users)))
+    let users =
+        pages.iter().flat_map(|page| page.records()).map(read_user).collect::<Result<Vec<OriginalUser>, _>>()?;
+    Ok(response::flask(200, &users))
 }
 
 /// `POST /create_session` `{"session_id", "data"?}` → `201 {"message"}`; the session lives an hour.
-pub fn create_session(req: Request, _: Params) -> Result<Response, ApiError> {
-    let body = request::json_object(&req)?;
+pub fn create_session(req: &Request, _: &str, config: &Config) -> Result<Response, ApiError> {
+    let body: NewSession = request::json_body(req, config)?;
     // The original formatted the id into the key, so integers were accepted too.
-    let session_id = match body.get("session_id") {
-        Some(Value::String(s)) if !s.is_empty() => s.clone(),
+    let session_id = match body.session_id {
+        Some(Value::String(s)) if !s.is_empty() => s,
         Some(Value::Number(n)) if n.is_i64() || n.is_u64() => n.to_string(),
         _ => return Err(ApiError::BadRequest(SESSION_ID_MISSING.into())),
     };
-    if !request::session_id_acceptable(&session_id)? {
+    if !request::session_id_acceptable(config, &session_id)? {
         return Err(ApiError::BadRequest(SESSION_ID_INVALID.into()));
     }
-    let data = request::session_data(&body.get("data").cloned().unwrap_or_else(|| json!({})))?;
-    store::open()?.put_session_data(&session_id, &data, SESSION_TTL_SECONDS)?;
-    Ok(flask_response(201, &json!({ "message": "Session enregistrée" })))
+    let data = request::session_data(config, &body.data.unwrap_or_else(|| json!({})))?;
+    Store::open(&config.redis_url()?)?.put_session_data(&session_id, &data, SESSION_TTL_SECONDS)?;
+    Ok(response::flask(201, &json!({ "message": "Session enregistrée" })))
 }
 
 /// `GET /get_session/<session_id>` → `200` and the stored `data`.
-pub fn get_session(_: Request, params: Params) -> Result<Response, ApiError> {
+pub fn get_session(_: &Request, param: &str, config: &Config) -> Result<Response, ApiError> {
     let not_found = || ApiError::NotFound(SESSION_NOT_FOUND.into());
-    let session_id = params
-        .get("session_id")
-        .and_then(request::path_segment)
-        .ok_or_else(not_found)?;
-    if !request::session_id_acceptable(&session_id)? {
+    let session_id = request::path_segment(param).ok_or_else(not_found)?;
+    if !request::session_id_acceptable(config, &session_id)? {
         return Err(not_found());
     }
-    let stored = store::open()?.get_session_data(&session_id)?.ok_or_else(not_found)?;
+    let stored = Store::open(&config.redis_url()?)?.get_session_data(&session_id)?.ok_or_else(not_found)?;
     let data: Value = serde_json::from_slice(&stored)
         .map_err(|e| ApiError::Internal(format!("stored session data is not JSON: {e}")))?;
-    Ok(flask_response(200, &data))
+    Ok(response::flask(200, &data))
 }
 
-fn non_empty_str<'a>(body: &'a serde_json::Map<String, Value>, field: &str) -> Option<&'a str> {
-    body.get(field).and_then(Value::as_str).filter(|s| !s.is_empty())
+/// A field that holds a non-empty string.
+fn non_empty_str(field: &Option<Value>) -> Option<&str> {
+    field.as_ref().and_then(Value::as_str).filter(|s| !s.is_empty())
 }
 
 /// The original routes only matched integer ids, so anything else is "not found".
-fn user_id_param(params: &Params) -> Result<u64, ApiError> {
-    params
-        .get("id")
-        .and_then(request::user_id)
-        .ok_or_else(|| ApiError::NotFound(USER_NOT_FOUND.into()))
+fn user_id_param(param: &str) -> Result<u64, ApiError> {
+    request::user_id(param).ok_or_else(|| ApiError::NotFound(USER_NOT_FOUND.into()))
 }
 
-/// A user as the original service showed it: exactly `id`, `nom` and `prenom`.
-fn original_user(user: &store::User) -> Value {
-    json!({ "id": user.id, "nom": user.nom, "prenom": user.prenom })
+/// A user as the original service showed it: exactly `id`, `nom` and `prenom` (in this order:
+/// Flask sorted keys), read from the stored record, whose other fields it skips.
+#[derive(Serialize, Deserialize)]
+struct OriginalUser<'a> {
+    id: u64,
+    #[serde(borrow)]
+    nom: Cow<'a, str>,
+    #[serde(borrow)]
+    prenom: Cow<'a, str>,
 }
 
-fn flask_response(status: u16, body: &Value) -> Response {
-    Response::builder()
-        .status(status)
-        .header("content-type", "application/json")
-        .body(flask_json(body))
-        .build()
-}
-
-/// Encodes JSON byte-for-byte as Flask's `jsonify` does outside debug mode: `sort_keys=True`,
-/// compact separators, `ensure_ascii=True`, and a trailing newline.
-pub fn flask_json(value: &Value) -> Vec<u8> {
-    // serde_json's `Map` is a BTreeMap (the `preserve_order` feature is off), so keys come out
-    // sorted by code point, as Python's `sort_keys` sorts them.
-    let mut out = Vec::new();
-    let mut ser = serde_json::Serializer::with_formatter(&mut out, FlaskFormatter);
-    serde::Serialize::serialize(value, &mut ser).expect("serializing a JSON value cannot fail");
-    out.push(b'\n');
-    out
-}
-
-/// serde_json's compact formatter, but escaping everything outside printable ASCII as Python's
-/// `ensure_ascii` does (including DEL, and astral characters as surrogate pairs), and writing
-/// floats as Python's `repr` does.
-struct FlaskFormatter;
-
-impl serde_json::ser::Formatter for FlaskFormatter {
-    fn write_f64<W: ?Sized + std::io::Write>(&mut self, writer: &mut W, value: f64) -> std::io::Result<()> {
-        writer.write_all(python_float_repr(value).as_bytes())
-    }
-
-    fn write_string_fragment<W: ?Sized + std::io::Write>(&mut self, writer: &mut W, fragment: &str) -> std::io::Result<()> {
-        for c in fragment.chars() {
-            if (' '..='~').contains(&c) {
-                writer.write_all(&[c as u8])?;
-            } else {
-                let mut units = [0u16; 2];
-                for unit in c.encode_utf16(&mut units) {
-                    write!(writer, "\\u{unit:04x}")?;
-                }
-            }
-        }
-        Ok(())
-    }
-}
-
-/// Python's `repr(float)`: the shortest digits that round-trip (Rust's `{:e}` finds the same ones),
-/// in fixed notation with at least one decimal when the exponent is in -4..16, else as
-/// `d.ddde+XX` with a signed, two-digit-minimum exponent.
-fn python_float_repr(value: f64) -> String {
-    let scientific = format!("{value:e}");
-    let (mantissa, exponent) = scientific.split_once('e').expect("`{:e}` writes an exponent");
-    let exponent: i32 = exponent.parse().expect("`{:e}` writes an integer exponent");
-    let (sign, mantissa) = match mantissa.strip_prefix('-') {
-        Some(rest) => ("-", rest),
-        None => ("", mantissa),
-    };
-    let digits = mantissa.replace('.', "");
-    if (-4..16).contains(&exponent) {
-        if exponent < 0 {
-            return format!("{sign}0.{}{digits}", "0".repeat((-exponent - 1) as usize));
-        }
-        let int_len = exponent as usize + 1;
-        if digits.len() <= int_len {
-            format!("{sign}{digits}{}.0", "0".repeat(int_len - digits.len()))
-        } else {
-            format!("{sign}{}.{}", &digits[..int_len], &digits[int_len..])
-        }
-    } else {
-        let exponent_sign = if exponent < 0 { '-' } else { '+' };
-        format!("{sign}{mantissa}e{exponent_sign}{:02}", exponent.abs())
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn flask_json_matches_jsonify_bytes() {
-        // Expected bytes produced by Flask 3's jsonify for the same values.
-        let body = json!({ "user_id": 1, "message": "Utilisateur créé" });
-        assert_eq!(flask_json(&body), b"{\"message\":\"Utilisateur cr\\u00e9\\u00e9\",\"user_id\":1}\n");
-        let body = json!({ "s": "a\"b\\c\n\u{1}\u{7f}😀/" });
-        assert_eq!(flask_json(&body), b"{\"s\":\"a\\\"b\\\\c\\n\\u0001\\u007f\\ud83d\\ude00/\"}\n");
-        assert_eq!(flask_json(&json!([])), b"[]\n");
-    }
-
-    #[test]
-    fn floats_are_written_as_python_writes_them() {
-        // Expected strings printed by CPython 3.11's json.dumps for the same doubles.
-        let cases = [
-            (0.1, "0.1"),
-            (1.0, "1.0"),
-            (-0.0, "-0.0"),
-            (1e15, "1000000000000000.0"),
-            (1e16, "1e+16"),
-            (1.5e16, "1.5e+16"),
-            (123456789.125, "123456789.125"),
-            (1e-4, "0.0001"),
-            (1e-5, "1e-05"),
-            (1.2345e-7, "1.2345e-07"),
-            (1.2222222222222223e33, "1.2222222222222223e+33"),
-            (5e-324, "5e-324"),
-            (1.7976931348623157e308, "1.7976931348623157e+308"),
-            (-2.5, "-2.5"),
-            (100.0, "100.0"),
-            (9007199254740992.0, "9007199254740992.0"),
-        ];
-        for (value, python) in cases {
-            assert_eq!(flask_json(&json!([value])), format!("[{python}]\n").into_bytes(), "{value:e}");
-        }
-    }
+fn read_user(record: &[u8]) -> Result<OriginalUser<'_>, ApiError> {
+    Ok(store::read_record(record)?)
 }

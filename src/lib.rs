@@ -5,6 +5,7 @@
 
 mod admin;
 mod auth;
+mod base64url;
 mod clock;
 mod config;
 mod error;
@@ -14,6 +15,7 @@ mod legacy;
 mod openapi;
 mod request;
 mod response;
+mod routing;
 mod sessions;
 mod store;
 mod users;
@@ -21,20 +23,11 @@ mod users;
 #[cfg(fuzzing)]
 pub mod fuzzing;
 
-use spin_sdk::http::{Method, Params, Request, Response, Router};
+use spin_sdk::http::{Method, Request, Response};
 
+use crate::config::Config;
 use crate::error::{ApiError, Dialect};
-
-type Handler = fn(Request, Params) -> Result<Response, ApiError>;
-
-/// One path of the API: its handlers by method, how its errors are written, and whether it needs
-/// the API token.
-struct Route {
-    path: &'static str,
-    dialect: Dialect,
-    methods: &'static [(Method, Handler)],
-    public: bool,
-}
+use crate::routing::{Handler, Route};
 
 const fn route(path: &'static str, dialect: Dialect, methods: &'static [(Method, Handler)]) -> Route {
     Route { path, dialect, methods, public: false }
@@ -49,6 +42,7 @@ use Dialect::{Original, Problem};
 use Method::{Delete, Get, Patch, Post};
 
 /// Every route the service serves: the table of contents of the API.
+#[rustfmt::skip]
 const ROUTES: &[Route] = &[
     // The original Flask service's endpoints.
     route("/create_user", Original, &[(Post, legacy::create_user)]),
@@ -74,38 +68,32 @@ const ROUTES: &[Route] = &[
 #[cfg_attr(target_arch = "wasm32", spin_sdk::http_component)]
 #[cfg_attr(not(target_arch = "wasm32"), allow(dead_code))]
 fn handle(req: Request) -> Response {
-    router().handle(req)
+    // Routing uses `spin-path-info` (the path below the trigger route), so the app also works when
+    // mounted under a prefix such as `/api/...`.
+    let Some(path) = req.header("spin-path-info").and_then(|v| v.as_str()) else {
+        eprintln!("no spin-path-info header: the trigger route must end in /...");
+        return Response::new(500, ());
+    };
+    match routing::find(ROUTES, path) {
+        Some((route, param)) => dispatch(&req, route, param).unwrap_or_else(|e| e.into_response(route.dialect)),
+        None => ApiError::NotFound("no resource at this path".into()).into_response(Problem),
+    }
 }
 
-/// Builds the router from `ROUTES`. Routing uses `spin-path-info`, so the app also works when
-/// mounted under a prefix such as `/api/...`.
-fn router() -> Router {
-    let mut router = Router::suffix();
-    for route in ROUTES {
-        let (dialect, public) = (route.dialect, route.public);
-        let authorize = move |req: &Request| if public { Ok(()) } else { auth::check(req) };
-        for (method, handler) in route.methods {
-            let handler = *handler;
-            router.add(route.path, method.clone(), move |req: Request, params: Params| {
-                authorize(&req)
-                    .and_then(|()| handler(req, params))
-                    .unwrap_or_else(|e| e.into_response(dialect))
-            });
-        }
-        // Every other method on a known path: 405 with `Allow` (after the token check, so the
-        // API's shape is not shown to strangers).
-        let allow = route.methods.iter().map(|(m, _)| m.to_string()).collect::<Vec<_>>().join(", ");
-        router.any(route.path, move |req: Request, _: Params| {
-            let refused = authorize(&req).err().unwrap_or(ApiError::MethodNotAllowed { allow: allow.clone() });
-            refused.into_response(dialect)
-        });
+/// Runs the route's handler for the request's method, after the token check; any other method is
+/// 405 with `Allow` (also after the token check, so the API's shape is not shown to strangers).
+fn dispatch(req: &Request, route: &Route, param: &str) -> Result<Response, ApiError> {
+    let handler = route.handler(req.method());
+    if route.public && handler.is_none() {
+        // Nothing to authorize and nothing to run: no need for the configuration.
+        return Err(ApiError::MethodNotAllowed { allow: route.allow() });
     }
-    for unknown in ["/", "/*"] {
-        router.any(unknown, |_: Request, _: Params| {
-            ApiError::NotFound("no resource at this path".into()).into_response(Problem)
-        });
+    let config = Config::load()?;
+    if !route.public {
+        auth::check(req, &config)?;
     }
-    router
+    let handler = handler.ok_or_else(|| ApiError::MethodNotAllowed { allow: route.allow() })?;
+    handler(req, param, &config)
 }
 
 #[cfg(test)]

@@ -1,16 +1,16 @@
 //! `GET /openapi.json`: the OpenAPI 3.1 description of every endpoint.
 
-use spin_sdk::http::{Params, Request, Response};
+use spin_sdk::http::{Request, Response};
+
+use crate::config::Config;
 
 use crate::error::ApiError;
+use crate::response;
 
-/// The document, kept beside the code; a unit test checks it against the route table.
-pub const DOCUMENT: &str = include_str!("openapi.json");
+/// The document, kept beside the code (`src/openapi.json`, minified by `build.rs`); a unit test
+/// checks it against the route table.
+pub const DOCUMENT: &str = include_str!(concat!(env!("OUT_DIR"), "/openapi.min.json"));
 
-pub fn document(_: Request, _: Params) -> Result<Response, ApiError> {
-    Ok(Response::builder()
-        .status(200)
-        .header("content-type", "application/json")
-        .body(DOCUMENT)
-        .build())
+pub fn document(_: &Request, _: &str, _: &Config) -> Result<Response, ApiError> {
+    Ok(response::with_body(200, "application/json", DOCUMENT))
 }

@@ -1,10 +1,12 @@
 //! Turning raw requests into typed values: JSON bodies and path ids. Validation happens here, once,
 //! at the edge; handlers only ever see values that are well-formed.
 
+use serde::de::{DeserializeOwned, Deserializer};
+use serde::Deserialize;
 use serde_json::{Map, Value};
 use spin_sdk::http::Request;
 
-use crate::config;
+use crate::config::{self, Config};
 use crate::error::ApiError;
 use crate::json;
 use crate::store::Precondition;
@@ -20,11 +22,11 @@ fn declares_json(req: &Request) -> bool {
 
 /// Parses the body as a JSON object: 415 when it is not declared as JSON, 413 when it is over
 /// `max_body_bytes`, 400 when it is not valid JSON (duplicate keys included) or not an object.
-pub fn json_object(req: &Request) -> Result<Map<String, Value>, ApiError> {
+pub fn json_object(req: &Request, config: &Config) -> Result<Map<String, Value>, ApiError> {
     if !declares_json(req) {
         return Err(ApiError::UnsupportedMediaType);
     }
-    if let Err(limit) = config::MAX_BODY_BYTES.check(req.body().len() as u64)? {
+    if let Err(limit) = config::MAX_BODY_BYTES.check(config, req.body().len() as u64)? {
         return Err(ApiError::PayloadTooLarge(format!("the request body is larger than {limit} bytes")));
     }
     match json::parse(req.body()) {
@@ -34,20 +36,40 @@ pub fn json_object(req: &Request) -> Result<Map<String, Value>, ApiError> {
     }
 }
 
-/// Parses a `/v1` body: a JSON object whose fields are all in `allowed` (400 otherwise).
-pub fn json_body(req: &Request, allowed: &[&str]) -> Result<Map<String, Value>, ApiError> {
-    let body = json_object(req)?;
-    if let Some(unknown) = body.keys().find(|k| !allowed.contains(&k.as_str())) {
-        return Err(ApiError::UnknownField(unknown.clone()));
-    }
-    Ok(body)
+/// Parses the body (as `json_object` does) into `T`, the endpoint's typed body: a serde struct
+/// whose fields are `present` values, validated by the handler into domain values. Structs of the
+/// `/v1` API deny unknown fields (400), the original endpoints' ignore them as Flask did.
+pub fn json_body<T: DeserializeOwned>(req: &Request, config: &Config) -> Result<T, ApiError> {
+    let body = json_object(req, config)?;
+    serde_json::from_value(Value::Object(body)).map_err(|e| {
+        // With every field a `present` value, an unknown field is all that can fail here; serde
+        // writes it as "unknown field `name`, expected ...".
+        let message = e.to_string();
+        match message.strip_prefix("unknown field `").and_then(|rest| rest.split_once('`')) {
+            Some((field, _)) => ApiError::UnknownField(field.to_owned()),
+            None => ApiError::BadRequest(message),
+        }
+    })
+}
+
+/// Deserializes a body field that may be absent (`None`, with `#[serde(default)]`) or present with
+/// any value, `null` included (`Some(Value::Null)`): each endpoint decides what a value means.
+pub fn present<'de, D: Deserializer<'de>>(deserializer: D) -> Result<Option<Value>, D::Error> {
+    Value::deserialize(deserializer).map(Some)
+}
+
+/// A whole number as JSON Schema's `integer` sees it: `60` and `60.0` alike; `None` for anything
+/// else (fractions, negatives, strings).
+pub fn whole_number(value: &Value) -> Option<u64> {
+    value.as_u64().or_else(|| {
+        let f = value.as_f64()?;
+        (f.fract() == 0.0 && (0.0..=u64::MAX as f64).contains(&f)).then_some(f as u64)
+    })
 }
 
 /// The value of a query parameter (percent-decoded), if present.
 pub fn query_param(req: &Request, name: &str) -> Option<String> {
-    form_urlencoded::parse(req.query().as_bytes())
-        .find(|(k, _)| k == name)
-        .map(|(_, v)| v.into_owned())
+    form_urlencoded::parse(req.query().as_bytes()).find(|(k, _)| k == name).map(|(_, v)| v.into_owned())
 }
 
 /// Parses `If-Match`: absent, `*`, or a list of strong ETags. Weak ETags (`W/"..."`) never match a
@@ -71,35 +93,44 @@ pub fn if_match(req: &Request) -> Precondition {
 
 /// Why a `nom` or `prenom` is not acceptable, beyond being present: control characters, or more
 /// than `max_name_chars` characters. `None` when it is fine.
-pub fn name_problem(name: &str) -> Result<Option<String>, ApiError> {
+pub fn name_problem(config: &Config, name: &str) -> Result<Option<String>, ApiError> {
     if name.chars().any(char::is_control) {
         return Ok(Some("must not contain control characters".into()));
     }
     Ok(config::MAX_NAME_CHARS
-        .check(name.chars().count() as u64)?
+        .check(config, name.chars().count() as u64)?
         .err()
         .map(|limit| format!("must be at most {limit} characters")))
 }
 
 /// Session `data` as it will be stored: 422 when it nests deeper than `max_session_data_depth`,
 /// 413 when its JSON is over `max_session_data_bytes`.
-pub fn session_data(data: &Value) -> Result<String, ApiError> {
-    if let Err(limit) = config::MAX_SESSION_DATA_DEPTH.check(json::depth(data) as u64)? {
-        return Err(ApiError::InvalidField { field: "data", reason: format!("must not nest deeper than {limit} levels") });
+pub fn session_data(config: &Config, data: &Value) -> Result<String, ApiError> {
+    if let Err(limit) = config::MAX_SESSION_DATA_DEPTH.check(config, json::depth(data) as u64)? {
+        return Err(ApiError::InvalidField {
+            field: "data",
+            reason: format!("must not nest deeper than {limit} levels"),
+        });
     }
     let stored = data.to_string();
-    if let Err(limit) = config::MAX_SESSION_DATA_BYTES.check(stored.len() as u64)? {
+    if let Err(limit) = config::MAX_SESSION_DATA_BYTES.check(config, stored.len() as u64)? {
         return Err(ApiError::PayloadTooLarge(format!("session data is larger than {limit} bytes")));
     }
     Ok(stored)
 }
 
 /// Whether a session id can exist: 1 to `max_session_id_bytes` bytes without control characters.
-pub fn session_id_acceptable(id: &str) -> Result<bool, ApiError> {
+pub fn session_id_acceptable(config: &Config, id: &str) -> Result<bool, ApiError> {
     if id.is_empty() || id.chars().any(char::is_control) {
         return Ok(false);
     }
-    Ok(config::MAX_SESSION_ID_BYTES.check(id.len() as u64)?.is_ok())
+    Ok(config::MAX_SESSION_ID_BYTES.check(config, id.len() as u64)?.is_ok())
+}
+
+/// The path the app is mounted under (`""` for Spin's `/...` route), for `Location` headers.
+/// Spin passes it as `spin-component-route`.
+pub fn base_path(req: &Request) -> &str {
+    req.header("spin-component-route").and_then(|v| v.as_str()).unwrap_or("").trim_end_matches('/')
 }
 
 /// Parses a user id as the service writes them: a positive decimal integer, no sign, no leading
@@ -126,8 +157,19 @@ mod tests {
         assert_eq!(user_id("1"), Some(1));
         assert_eq!(user_id("42"), Some(42));
         assert_eq!(user_id("9223372036854775807"), Some(i64::MAX as u64));
-        for bad in ["", "0", "007", "-1", "+1", "1.0", "abc", " 1", "1 ", "9223372036854775808", "99999999999999999999"] {
+        for bad in ["", "0", "007", "-1", "+1", "1.0", "abc", " 1", "1 ", "9223372036854775808", "99999999999999999999"]
+        {
             assert_eq!(user_id(bad), None, "{bad:?}");
+        }
+    }
+
+    #[test]
+    fn whole_numbers_are_integers_however_written() {
+        use serde_json::json;
+        assert_eq!(whole_number(&json!(60)), Some(60));
+        assert_eq!(whole_number(&json!(3461.0)), Some(3461));
+        for not in [json!(60.5), json!(-1), json!(-1.0), json!(1e300), json!("60"), json!(null)] {
+            assert_eq!(whole_number(&not), None, "{not}");
         }
     }
 

@@ -1,26 +1,189 @@
-//! Building `/v1` success responses.
+//! Encoding response bodies, in one place: `/v1` JSON (serde_json's compact output), the original
+//! endpoints' Flask-compatible JSON, and empty responses.
 
-use serde_json::Value;
-use spin_sdk::http::{Request, Response};
+use serde::Serialize;
+use serde_json::ser::Formatter as _;
+use spin_sdk::http::Response;
 
-pub fn json(status: u16, body: &Value) -> Response {
-    Response::builder()
-        .status(status)
-        .header("content-type", "application/json")
-        .body(body.to_string())
-        .build()
+/// A `/v1` JSON response.
+pub fn json(status: u16, body: &impl Serialize) -> Response {
+    let body = serde_json::to_vec(body).expect("serializing to memory cannot fail");
+    with_body(status, "application/json", body)
+}
+
+/// An original endpoint's response, encoded as Flask's `jsonify` encoded it (`flask_json`).
+pub fn flask(status: u16, body: &impl Serialize) -> Response {
+    with_body(status, "application/json", flask_json(body))
+}
+
+/// An RFC 9457 problem document (`application/problem+json`) whose `type` is `about:blank`.
+pub fn problem(status: u16, title: &str, detail: &str) -> Response {
+    /// The members in sorted order, as the API has always written them.
+    #[derive(Serialize)]
+    struct Problem<'a> {
+        detail: &'a str,
+        status: u16,
+        title: &'a str,
+        r#type: &'a str,
+    }
+    let body = serde_json::to_vec(&Problem { detail, status, title, r#type: "about:blank" })
+        .expect("serializing to memory cannot fail");
+    with_body(status, "application/problem+json", body)
+}
+
+/// A response with a body of the given content type.
+pub fn with_body(status: u16, content_type: &str, body: impl Into<Vec<u8>>) -> Response {
+    Response::builder().status(status).header("content-type", content_type).body(body.into()).build()
 }
 
 pub fn no_content() -> Response {
     Response::builder().status(204).build()
 }
 
-/// The path the app is mounted under (`""` for Spin's `/...` route), for `Location` headers.
-/// Spin passes it as `spin-component-route`.
-pub fn base_path(req: &Request) -> String {
-    req.header("spin-component-route")
-        .and_then(|v| v.as_str())
-        .unwrap_or("")
-        .trim_end_matches('/')
-        .to_owned()
+/// Encodes JSON byte-for-byte as Flask's `jsonify` does outside debug mode: `sort_keys=True`,
+/// compact separators, `ensure_ascii=True`, and a trailing newline.
+///
+/// Keys must come sorted: serde_json's `Map` is a BTreeMap (the `preserve_order` feature is off), so
+/// a `Value` writes them sorted by code point, as Python's `sort_keys` does; a struct writes its
+/// fields in declaration order, so structs sent here declare them sorted.
+pub fn flask_json(value: &impl Serialize) -> Vec<u8> {
+    let mut out = Vec::new();
+    let mut ser = serde_json::Serializer::with_formatter(&mut out, FlaskFormatter);
+    value.serialize(&mut ser).expect("serializing to memory cannot fail");
+    out.push(b'\n');
+    out
+}
+
+/// serde_json's compact formatter, but escaping everything outside printable ASCII as Python's
+/// `ensure_ascii` does (including DEL, and astral characters as surrogate pairs), and writing
+/// floats as Python's `repr` does.
+struct FlaskFormatter;
+
+impl serde_json::ser::Formatter for FlaskFormatter {
+    fn write_f64<W: ?Sized + std::io::Write>(&mut self, writer: &mut W, value: f64) -> std::io::Result<()> {
+        writer.write_all(python_float_repr(value).as_bytes())
+    }
+
+    fn write_string_fragment<W: ?Sized + std::io::Write>(
+        &mut self,
+        writer: &mut W,
+        fragment: &str,
+    ) -> std::io::Result<()> {
+        // Runs of printable ASCII are written as they are, in one call each.
+        let mut rest = fragment;
+        while !rest.is_empty() {
+            let printable = rest.bytes().position(|b| !(b' '..=b'~').contains(&b)).unwrap_or(rest.len());
+            writer.write_all(&rest.as_bytes()[..printable])?;
+            rest = &rest[printable..];
+            if let Some(c) = rest.chars().next() {
+                let mut units = [0u16; 2];
+                for unit in c.encode_utf16(&mut units) {
+                    writer.write_all(&escaped_unit(*unit))?;
+                }
+                rest = &rest[c.len_utf8()..];
+            }
+        }
+        Ok(())
+    }
+}
+
+/// `\uXXXX` for a UTF-16 code unit, in lowercase hex as Python writes it (without the formatting
+/// machinery: names in a listing may have thousands of these).
+fn escaped_unit(unit: u16) -> [u8; 6] {
+    const HEX: &[u8; 16] = b"0123456789abcdef";
+    let nibble = |shift: u16| HEX[usize::from(unit >> shift & 0xf)];
+    [b'\\', b'u', nibble(12), nibble(8), nibble(4), nibble(0)]
+}
+
+/// Python's `repr(float)`: the shortest digits that round-trip, in fixed notation with at least
+/// one decimal when the exponent is in -4..16, else as `d.ddde+XX` with a signed, two-digit-minimum
+/// exponent.
+///
+/// The shortest digits come from serde_json's own float formatter (already in the `.wasm`, unlike
+/// `core`'s, which `{:e}` would pull in), in whatever notation it writes them.
+fn python_float_repr(value: f64) -> String {
+    let mut shortest = Vec::new();
+    serde_json::ser::CompactFormatter.write_f64(&mut shortest, value).expect("writing to memory cannot fail");
+    let shortest = String::from_utf8(shortest).expect("serde_json writes ASCII");
+    let (sign, unsigned) = match shortest.strip_prefix('-') {
+        Some(rest) => ("-", rest),
+        None => ("", shortest.as_str()),
+    };
+    let (mantissa, exponent) = unsigned.split_once(['e', 'E']).unwrap_or((unsigned, "0"));
+    let exponent: i32 = exponent.parse().expect("serde_json writes an integer exponent");
+    let (int, frac) = mantissa.split_once('.').unwrap_or((mantissa, ""));
+    // The significant digits, and the exponent of the first one (`d.ddd × 10^exponent`).
+    let all = format!("{int}{frac}");
+    let digits = all.trim_start_matches('0');
+    let exponent = exponent + int.len() as i32 - 1 - (all.len() - digits.len()) as i32;
+    let digits = digits.trim_end_matches('0');
+    if digits.is_empty() {
+        return format!("{sign}0.0");
+    }
+    if (-4..16).contains(&exponent) {
+        if exponent < 0 {
+            return format!("{sign}0.{}{digits}", "0".repeat((-exponent - 1) as usize));
+        }
+        let int_len = exponent as usize + 1;
+        if digits.len() <= int_len {
+            format!("{sign}{digits}{}.0", "0".repeat(int_len - digits.len()))
+        } else {
+            format!("{sign}{}.{}", &digits[..int_len], &digits[int_len..])
+        }
+    } else {
+        let mantissa = match digits.split_at(1) {
+            (first, "") => first.to_owned(),
+            (first, rest) => format!("{first}.{rest}"),
+        };
+        let exponent_sign = if exponent < 0 { '-' } else { '+' };
+        format!("{sign}{mantissa}e{exponent_sign}{:02}", exponent.abs())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use serde_json::json;
+
+    use super::*;
+
+    #[test]
+    fn flask_json_matches_jsonify_bytes() {
+        // Expected bytes produced by Flask 3's jsonify for the same values.
+        let body = json!({ "user_id": 1, "message": "Utilisateur créé" });
+        assert_eq!(flask_json(&body), b"{\"message\":\"Utilisateur cr\\u00e9\\u00e9\",\"user_id\":1}\n");
+        let body = json!({ "s": "a\"b\\c\n\u{1}\u{7f}😀/" });
+        assert_eq!(flask_json(&body), b"{\"s\":\"a\\\"b\\\\c\\n\\u0001\\u007f\\ud83d\\ude00/\"}\n");
+        assert_eq!(flask_json(&json!([])), b"[]\n");
+    }
+
+    #[test]
+    fn floats_are_written_as_python_writes_them() {
+        // Expected strings printed by CPython 3.11's json.dumps for the same doubles.
+        let cases = [
+            (0.1, "0.1"),
+            (1.0, "1.0"),
+            (-0.0, "-0.0"),
+            (1e15, "1000000000000000.0"),
+            (1e16, "1e+16"),
+            (1.5e16, "1.5e+16"),
+            (123456789.125, "123456789.125"),
+            (1e-4, "0.0001"),
+            (1e-5, "1e-05"),
+            (1.2345e-7, "1.2345e-07"),
+            (1.2222222222222223e33, "1.2222222222222223e+33"),
+            (5e-324, "5e-324"),
+            (1.7976931348623157e308, "1.7976931348623157e+308"),
+            (-2.5, "-2.5"),
+            (100.0, "100.0"),
+            (9007199254740992.0, "9007199254740992.0"),
+            (0.0, "0.0"),
+            (0.001, "0.001"),
+            (123.456, "123.456"),
+            (-1e-300, "-1e-300"),
+            (2.5e-5, "2.5e-05"),
+        ];
+        for (value, python) in cases {
+            assert_eq!(flask_json(&json!([value])), format!("[{python}]\n").into_bytes(), "{value:e}");
+        }
+    }
 }

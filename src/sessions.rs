@@ -1,43 +1,74 @@
 //! `/v1/sessions`: sessions with service-generated ids that can be read, refreshed (sliding
 //! expiry), and revoked, optionally tied to a user.
 
-use base64::Engine as _;
-use serde_json::{json, Map, Value};
-use spin_sdk::http::{Params, Request, Response};
+use serde::Deserialize;
+use serde_json::{json, Value};
+use spin_sdk::http::{Request, Response};
+
+use crate::config::Config;
 
 use crate::error::ApiError;
-use crate::store::{self, Session, SessionUpdate};
-use crate::{clock, config, request, response};
+use crate::store::{Session, SessionUpdate, Store};
+use crate::{base64url, clock, request, response};
 
 /// Random bytes in a session id: 192 bits from the host's CSPRNG, 32 URL-safe characters.
 const SESSION_ID_BYTES: usize = 24;
 
+/// The body of `POST /v1/sessions`.
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct NewSession {
+    #[serde(default, deserialize_with = "request::present")]
+    user_id: Option<Value>,
+    #[serde(default, deserialize_with = "request::present")]
+    data: Option<Value>,
+    #[serde(default, deserialize_with = "request::present")]
+    ttl_seconds: Option<Value>,
+}
+
+/// The body of `PATCH /v1/sessions/<id>`.
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct SessionPatch {
+    #[serde(default, deserialize_with = "request::present")]
+    data: Option<Value>,
+    #[serde(default, deserialize_with = "request::present")]
+    ttl_seconds: Option<Value>,
+}
+
 /// `POST /v1/sessions` `{"user_id"?, "data"?, "ttl_seconds"?}` → `201` with `Location`.
-pub fn create(req: Request, _: Params) -> Result<Response, ApiError> {
-    let body = request::json_body(&req, &["user_id", "data", "ttl_seconds"])?;
-    let user_id = match body.get("user_id") {
+pub fn create(req: &Request, _: &str, config: &Config) -> Result<Response, ApiError> {
+    let body: NewSession = request::json_body(req, config)?;
+    let user_id = match &body.user_id {
         None | Some(Value::Null) => None,
-        Some(v) => Some(v.as_u64().filter(|id| (1..=i64::MAX as u64).contains(id)).ok_or(ApiError::InvalidField {
-            field: "user_id",
-            reason: "must be a positive integer".into(),
-        })?),
+        Some(v) => Some(
+            request::whole_number(v)
+                .filter(|id| (1..=i64::MAX as u64).contains(id))
+                .ok_or(ApiError::InvalidField { field: "user_id", reason: "must be a positive integer".into() })?,
+        ),
     };
-    let data = body.get("data").cloned().unwrap_or_else(|| json!({}));
-    let stored_data = request::session_data(&data)?;
-    let ttl_seconds = match ttl_field(&body)? {
+    let data = body.data.unwrap_or_else(|| json!({}));
+    let stored_data = request::session_data(config, &data)?;
+    let ttl_seconds = match ttl_field(config, body.ttl_seconds.as_ref())? {
         Some(ttl) => ttl,
-        None => config::session_ttl_seconds()?,
+        None => config.session_ttl_seconds()?,
     };
     let id = new_session_id()?;
     let created_at = clock::now();
-    let created = store::open()?.create_session(&id, user_id, &stored_data, ttl_seconds * 1000, &created_at)?;
+    let created = Store::open(&config.redis_url()?)?.create_session(
+        &id,
+        user_id,
+        &stored_data,
+        ttl_seconds * 1000,
+        &created_at,
+    )?;
     if !created {
         return Err(ApiError::InvalidField {
             field: "user_id",
             reason: format!("user {} does not exist", user_id.unwrap_or_default()),
         });
     }
-    let location = format!("{}/v1/sessions/{id}", response::base_path(&req));
+    let location = format!("{}/v1/sessions/{id}", request::base_path(req));
     let body = json!({
         "id": id,
         "user_id": user_id,
@@ -52,29 +83,29 @@ pub fn create(req: Request, _: Params) -> Result<Response, ApiError> {
 }
 
 /// `GET /v1/sessions/<id>` → the session with its remaining `ttl_seconds`.
-pub fn get(_: Request, params: Params) -> Result<Response, ApiError> {
-    let id = session_id(&params)?;
-    let session = store::open()?.get_session(&id)?.ok_or_else(not_found)?;
+pub fn get(_: &Request, param: &str, config: &Config) -> Result<Response, ApiError> {
+    let id = session_id(config, param)?;
+    let session = Store::open(&config.redis_url()?)?.get_session(&id)?.ok_or_else(not_found)?;
     Ok(response::json(200, &session_json(&session)?))
 }
 
 /// `PATCH /v1/sessions/<id>` `{"data"?, "ttl_seconds"?}`: replaces the data and/or restarts the
 /// expiry from now (sliding sessions).
-pub fn update(req: Request, params: Params) -> Result<Response, ApiError> {
-    let id = session_id(&params)?;
-    let body = request::json_body(&req, &["data", "ttl_seconds"])?;
+pub fn update(req: &Request, param: &str, config: &Config) -> Result<Response, ApiError> {
+    let id = session_id(config, param)?;
+    let body: SessionPatch = request::json_body(req, config)?;
     let update = SessionUpdate {
-        data: body.get("data").map(request::session_data).transpose()?,
-        ttl_ms: ttl_field(&body)?.map(|s| s * 1000),
+        data: body.data.as_ref().map(|data| request::session_data(config, data)).transpose()?,
+        ttl_ms: ttl_field(config, body.ttl_seconds.as_ref())?.map(|s| s * 1000),
     };
-    let session = store::open()?.update_session(&id, &update)?.ok_or_else(not_found)?;
+    let session = Store::open(&config.redis_url()?)?.update_session(&id, &update)?.ok_or_else(not_found)?;
     Ok(response::json(200, &session_json(&session)?))
 }
 
 /// `DELETE /v1/sessions/<id>` → `204` (log out).
-pub fn delete(_: Request, params: Params) -> Result<Response, ApiError> {
-    let id = session_id(&params)?;
-    if !store::open()?.delete_session(&id)? {
+pub fn delete(_: &Request, param: &str, config: &Config) -> Result<Response, ApiError> {
+    let id = session_id(config, param)?;
+    if !Store::open(&config.redis_url()?)?.delete_session(&id)? {
         return Err(not_found());
     }
     Ok(response::no_content())
@@ -94,13 +125,13 @@ pub fn session_json(session: &Session) -> Result<Value, ApiError> {
     }))
 }
 
-/// `ttl_seconds`: absent → `None`; present → an integer from 1 to the `session_max_ttl_seconds`
-/// variable (422 otherwise). The variable is only read when a client asks for a TTL.
-fn ttl_field(body: &Map<String, Value>) -> Result<Option<u64>, ApiError> {
-    let Some(value) = body.get("ttl_seconds") else { return Ok(None) };
-    let max = config::session_max_ttl_seconds()?;
-    value
-        .as_u64()
+/// `ttl_seconds`: absent → `None`; present → a whole number from 1 to the
+/// `session_max_ttl_seconds` variable (422 otherwise), `60.0` included as JSON Schema counts it an
+/// integer. The setting is only parsed when a client asks for a TTL.
+fn ttl_field(config: &Config, value: Option<&Value>) -> Result<Option<u64>, ApiError> {
+    let Some(value) = value else { return Ok(None) };
+    let max = config.session_max_ttl_seconds()?;
+    request::whole_number(value)
         .filter(|ttl| (1..=max).contains(ttl))
         .map(Some)
         .ok_or(ApiError::InvalidField { field: "ttl_seconds", reason: format!("must be an integer from 1 to {max}") })
@@ -110,14 +141,14 @@ fn ttl_field(body: &Map<String, Value>) -> Result<Option<u64>, ApiError> {
 fn new_session_id() -> Result<String, ApiError> {
     let mut bytes = [0u8; SESSION_ID_BYTES];
     getrandom::fill(&mut bytes).map_err(|e| ApiError::Internal(format!("no randomness from the host: {e}")))?;
-    Ok(base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(bytes))
+    Ok(base64url::encode(&bytes))
 }
 
 /// A session id from the path (percent-decoded): any id the original API may have written. One
 /// that cannot exist is 404 without asking Redis.
-fn session_id(params: &Params) -> Result<String, ApiError> {
-    let id = params.get("id").and_then(request::path_segment).ok_or_else(not_found)?;
-    if !request::session_id_acceptable(&id)? {
+fn session_id(config: &Config, param: &str) -> Result<String, ApiError> {
+    let id = request::path_segment(param).ok_or_else(not_found)?;
+    if !request::session_id_acceptable(config, &id)? {
         return Err(not_found());
     }
     Ok(id)

@@ -1,82 +1,92 @@
 //! `/v1/users`: create, list (cursor pages), read, update (`If-Match`) and delete users.
 
-use base64::Engine as _;
-use serde_json::{json, Map, Value};
-use spin_sdk::http::{Params, Request, Response};
+use serde::Deserialize;
+use serde_json::{json, Value};
+use spin_sdk::http::{Request, Response};
 
+use crate::config::{self, Config};
 use crate::error::ApiError;
-use crate::request;
-use crate::response;
-use crate::store::{self, StoredUser, UserPatch, WriteOutcome};
-use crate::{clock, config, sessions};
+use crate::store::{self, Store, User, UserPatch, UserRecord, WriteOutcome};
+use crate::{base64url, clock, request, response, sessions};
 
 /// Page size of `GET /v1/users` when `limit` is not given (at most `max_page_size`).
 const DEFAULT_PAGE: u32 = 50;
 
+/// The body of `POST /v1/users` and `PATCH /v1/users/<id>`.
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct UserBody {
+    #[serde(default, deserialize_with = "request::present")]
+    nom: Option<Value>,
+    #[serde(default, deserialize_with = "request::present")]
+    prenom: Option<Value>,
+}
+
 /// `POST /v1/users` `{"nom", "prenom"}` → `201` with `Location` and `ETag`.
-pub fn create(req: Request, _: Params) -> Result<Response, ApiError> {
-    let body = request::json_body(&req, &["nom", "prenom"])?;
-    let nom = name(&body, "nom")?.ok_or(ApiError::InvalidField { field: "nom", reason: "is required".into() })?;
-    let prenom = name(&body, "prenom")?.ok_or(ApiError::InvalidField { field: "prenom", reason: "is required".into() })?;
-    let stored = store::open()?.create_user(nom, prenom, &clock::now())?;
-    let location = format!("{}/v1/users/{}", response::base_path(&req), stored.user.id);
-    Ok(user_response(201, &stored, Some(&location)))
+pub fn create(req: &Request, _: &str, config: &Config) -> Result<Response, ApiError> {
+    let body: UserBody = request::json_body(req, config)?;
+    let required = |field| ApiError::InvalidField { field, reason: "is required".into() };
+    let nom = name(config, "nom", body.nom)?.ok_or_else(|| required("nom"))?;
+    let prenom = name(config, "prenom", body.prenom)?.ok_or_else(|| required("prenom"))?;
+    let record = Store::open(&config.redis_url()?)?.create_user(&nom, &prenom, &clock::now())?;
+    let location = format!("{}/v1/users/{}", request::base_path(req), record.user()?.id);
+    user_response(201, &record, Some(&location))
 }
 
 /// `GET /v1/users?limit=&cursor=` → `{"items": [...], "next_cursor": "..." | null}`.
-pub fn list(req: Request, _: Params) -> Result<Response, ApiError> {
-    let limit = match request::query_param(&req, "limit") {
+pub fn list(req: &Request, _: &str, config: &Config) -> Result<Response, ApiError> {
+    let limit = match request::query_param(req, "limit") {
         None => DEFAULT_PAGE,
         Some(raw) => {
-            let out_of_range = |max: u64| ApiError::InvalidParameter { name: "limit", reason: format!("must be an integer from 1 to {max}") };
+            let out_of_range = |max: u64| ApiError::InvalidParameter {
+                name: "limit",
+                reason: format!("must be an integer from 1 to {max}"),
+            };
             match raw.parse::<u32>() {
-                Ok(limit) if limit >= 1 => match config::MAX_PAGE_SIZE.check(limit.into())? {
+                Ok(limit) if limit >= 1 => match config::MAX_PAGE_SIZE.check(config, limit.into())? {
                     Ok(()) => limit,
                     Err(max) => return Err(out_of_range(max)),
                 },
-                _ => return Err(out_of_range(config::MAX_PAGE_SIZE.value()?)),
+                _ => return Err(out_of_range(config::MAX_PAGE_SIZE.value(config)?)),
             }
         }
     };
-    let after = match request::query_param(&req, "cursor") {
+    let after = match request::query_param(req, "cursor") {
         None => 0,
         Some(cursor) => decode_cursor(&cursor).ok_or_else(|| ApiError::InvalidParameter {
             name: "cursor",
             reason: "is not a cursor this API returned".into(),
         })?,
     };
-    let page = store::open()?.list_users(after, limit)?;
-    let items: Vec<Value> = page.users.iter().map(|u| user_json(u)).collect();
+    let page = Store::open(&config.redis_url()?)?.list_users(after, limit)?;
+    let items = page.records().map(store::read_record::<User>).collect::<Result<Vec<_>, _>>()?;
     let next_cursor = page.next_after.map(encode_cursor);
     Ok(response::json(200, &json!({ "items": items, "next_cursor": next_cursor })))
 }
 
 /// `GET /v1/users/<id>` → the user with its `ETag`.
-pub fn get(_: Request, params: Params) -> Result<Response, ApiError> {
-    let id = user_id(&params)?;
-    let stored = store::open()?.get_user(id)?.ok_or_else(|| not_found(id))?;
-    Ok(user_response(200, &stored, None))
+pub fn get(_: &Request, param: &str, config: &Config) -> Result<Response, ApiError> {
+    let id = user_id(param)?;
+    let stored = Store::open(&config.redis_url()?)?.get_user(id)?.ok_or_else(|| not_found(id))?;
+    user_response(200, &stored, None)
 }
 
 /// `PATCH /v1/users/<id>` with any of `nom`, `prenom`; honours `If-Match`.
-pub fn update(req: Request, params: Params) -> Result<Response, ApiError> {
-    let id = user_id(&params)?;
-    let body = request::json_body(&req, &["nom", "prenom"])?;
-    let patch = UserPatch {
-        nom: name(&body, "nom")?.map(str::to_owned),
-        prenom: name(&body, "prenom")?.map(str::to_owned),
-    };
-    match store::open()?.update_user(id, &patch, &request::if_match(&req), &clock::now())? {
-        WriteOutcome::Done(stored) => Ok(user_response(200, &stored, None)),
+pub fn update(req: &Request, param: &str, config: &Config) -> Result<Response, ApiError> {
+    let id = user_id(param)?;
+    let body: UserBody = request::json_body(req, config)?;
+    let patch = UserPatch { nom: name(config, "nom", body.nom)?, prenom: name(config, "prenom", body.prenom)? };
+    match Store::open(&config.redis_url()?)?.update_user(id, &patch, &request::if_match(req), &clock::now())? {
+        WriteOutcome::Done(stored) => user_response(200, &stored, None),
         WriteOutcome::Missing => Err(not_found(id)),
         WriteOutcome::PreconditionFailed => Err(ApiError::PreconditionFailed),
     }
 }
 
 /// `DELETE /v1/users/<id>` → `204`; the user's sessions go with it. Honours `If-Match`.
-pub fn delete(req: Request, params: Params) -> Result<Response, ApiError> {
-    let id = user_id(&params)?;
-    match store::open()?.delete_user(id, &request::if_match(&req))? {
+pub fn delete(req: &Request, param: &str, config: &Config) -> Result<Response, ApiError> {
+    let id = user_id(param)?;
+    match Store::open(&config.redis_url()?)?.delete_user(id, &request::if_match(req))? {
         WriteOutcome::Done(()) => Ok(response::no_content()),
         WriteOutcome::Missing => Err(not_found(id)),
         WriteOutcome::PreconditionFailed => Err(ApiError::PreconditionFailed),
@@ -84,45 +94,38 @@ pub fn delete(req: Request, params: Params) -> Result<Response, ApiError> {
 }
 
 /// `GET /v1/users/<id>/sessions` → the user's live sessions.
-pub fn list_sessions(_: Request, params: Params) -> Result<Response, ApiError> {
-    let id = user_id(&params)?;
-    let found = store::open()?.list_user_sessions(id)?.ok_or_else(|| not_found(id))?;
+pub fn list_sessions(_: &Request, param: &str, config: &Config) -> Result<Response, ApiError> {
+    let id = user_id(param)?;
+    let found = Store::open(&config.redis_url()?)?.list_user_sessions(id)?.ok_or_else(|| not_found(id))?;
     let items = found.iter().map(sessions::session_json).collect::<Result<Vec<_>, _>>()?;
     Ok(response::json(200, &json!({ "items": items })))
 }
 
 /// `DELETE /v1/users/<id>/sessions` → `{"revoked": n}`: logs the user out everywhere.
-pub fn revoke_sessions(_: Request, params: Params) -> Result<Response, ApiError> {
-    let id = user_id(&params)?;
-    let revoked = store::open()?.revoke_user_sessions(id)?.ok_or_else(|| not_found(id))?;
+pub fn revoke_sessions(_: &Request, param: &str, config: &Config) -> Result<Response, ApiError> {
+    let id = user_id(param)?;
+    let revoked = Store::open(&config.redis_url()?)?.revoke_user_sessions(id)?.ok_or_else(|| not_found(id))?;
     Ok(response::json(200, &json!({ "revoked": revoked })))
 }
 
-pub fn user_json(stored: &StoredUser) -> Value {
-    let u = &stored.user;
-    json!({ "id": u.id, "nom": u.nom, "prenom": u.prenom, "created_at": u.created_at, "updated_at": u.updated_at })
-}
-
-fn user_response(status: u16, stored: &StoredUser, location: Option<&str>) -> Response {
-    let mut builder = Response::builder();
-    builder
-        .status(status)
-        .header("content-type", "application/json")
-        .header("etag", format!("\"{}\"", stored.etag));
+/// A user with its `ETag` (and `Location` when it was just created).
+fn user_response(status: u16, record: &UserRecord, location: Option<&str>) -> Result<Response, ApiError> {
+    let mut res = response::json(status, &record.user()?);
+    res.set_header("etag", format!("\"{}\"", record.etag()));
     if let Some(location) = location {
-        builder.header("location", location);
+        res.set_header("location", location);
     }
-    builder.body(user_json(stored).to_string()).build()
+    Ok(res)
 }
 
 /// A `nom` or `prenom` field: absent → `None`; present → a non-blank string within
 /// `request::name_problem`'s rules (422 otherwise).
-fn name<'a>(body: &'a Map<String, Value>, field: &'static str) -> Result<Option<&'a str>, ApiError> {
+fn name(config: &Config, field: &'static str, value: Option<Value>) -> Result<Option<String>, ApiError> {
     let invalid = |reason: String| ApiError::InvalidField { field, reason };
-    match body.get(field) {
+    match value {
         None => Ok(None),
         Some(Value::String(s)) if s.trim().is_empty() => Err(invalid("must not be empty".into())),
-        Some(Value::String(s)) => match request::name_problem(s)? {
+        Some(Value::String(s)) => match request::name_problem(config, &s)? {
             Some(reason) => Err(invalid(reason)),
             None => Ok(Some(s)),
         },
@@ -130,11 +133,8 @@ fn name<'a>(body: &'a Map<String, Value>, field: &'static str) -> Result<Option<
     }
 }
 
-fn user_id(params: &Params) -> Result<u64, ApiError> {
-    params
-        .get("id")
-        .and_then(request::user_id)
-        .ok_or_else(|| ApiError::NotFound("no user has this id".into()))
+fn user_id(param: &str) -> Result<u64, ApiError> {
+    request::user_id(param).ok_or_else(|| ApiError::NotFound("no user has this id".into()))
 }
 
 fn not_found(id: u64) -> ApiError {
@@ -143,10 +143,10 @@ fn not_found(id: u64) -> ApiError {
 
 /// Cursors are opaque to clients: the last id of the page, base64url-encoded.
 fn encode_cursor(after: u64) -> String {
-    base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(after.to_string())
+    base64url::encode(after.to_string().as_bytes())
 }
 
 pub(crate) fn decode_cursor(cursor: &str) -> Option<u64> {
-    let bytes = base64::engine::general_purpose::URL_SAFE_NO_PAD.decode(cursor).ok()?;
+    let bytes = base64url::decode(cursor)?;
     request::user_id(std::str::from_utf8(&bytes).ok()?)
 }

@@ -51,7 +51,8 @@ fn a_tls_redis_works_when_its_certificate_is_trusted() {
     let res = app.post_json("/v1/users", &json!({ "nom": "Chiffré", "prenom": "Canal" }));
     assert_eq!(res.status, 201, "{}", res.text());
     let id = res.json()["id"].as_u64().unwrap();
-    app.post_json("/create_session", &json!({ "session_id": "tls1", "data": { "a": 1 } })).assert(201, json!({ "message": "Session enregistrée" }));
+    app.post_json("/create_session", &json!({ "session_id": "tls1", "data": { "a": 1 } }))
+        .assert(201, json!({ "message": "Session enregistrée" }));
     app.get("/get_session/tls1").assert(200, json!({ "a": 1 }));
     let with_password = format!("rediss://:{PASSWORD}@127.0.0.1:{}", redis.port());
     let mut conn = redis::Client::open(with_password.as_str()).unwrap().get_connection().unwrap();

@@ -1,28 +1,20 @@
-//! The Redis data layer: every key name and every Lua script of the service lives in this module
-//! (`users.rs`, `sessions.rs`); this file holds the connection and what they share.
-//!
-//! Key layout (the first three are the original Flask service's, so a database it wrote keeps working):
-//! - `user_id_counter`: integer, the last user id handed out (`INCR`).
-//! - `user:<id>`: string, the user as JSON (`{"id","nom","prenom","created_at","updated_at"}`).
-//! - `session:<session_id>`: string, the session's `data` as JSON, with an expiry.
-//! - `users:index`: sorted set of user ids (member and score are both the id). It replaces the
-//!   original's `KEYS user:*`, which blocks Redis and costs O(all keys), and gives ascending-id pages
-//!   in O(log n + page).
-//! - `session_meta:<session_id>`: hash `{user_id, created_at}` of a session created through `/v1`,
-//!   expiring with it. Original sessions have none.
-//! - `user_sessions:<user_id>`: sorted set of the user's session ids scored by expiry time (ms); it
-//!   expires with the user's last session, and expired entries are removed as scripts pass by.
+//! The Redis data layer: every key name (`keys.rs`) and every Lua script of the service lives in
+//! this module (`users.rs`, `sessions.rs`, with the Lua they share in `lua.rs`); this file holds the
+//! connection and what they share. It knows nothing of HTTP: it returns `StoreError`.
 //!
 //! Every change that touches more than one key is one Lua script, so it is atomic. Scripts are sent
 //! with `EVALSHA` (one round trip) and fall back to `EVAL` when the server's script cache is empty
 //! (`NOSCRIPT`, e.g. after a Redis restart). Spin flattens nested array replies into one flat list,
 //! so scripts reply with flat lists.
 
+#[macro_use]
+mod lua;
+mod keys;
 mod sessions;
 mod users;
 
 pub use sessions::{Session, SessionUpdate};
-pub use users::{Precondition, StoredUser, User, UserPatch, WriteOutcome};
+pub use users::{read_record, Precondition, User, UserPatch, UserRecord, WriteOutcome};
 
 use spin_sdk::redis::{self, Connection, RedisParameter, RedisResult};
 
@@ -33,11 +25,6 @@ pub enum StoreError {
     Unavailable(String),
     /// Anything else: a bug, bad stored data or a misconfigured address.
     Internal(String),
-}
-
-/// Opens a connection to the configured Redis database (see `config::redis_url`).
-pub fn open() -> Result<Store, crate::error::ApiError> {
-    Ok(Store::open(&crate::config::redis_url()?)?)
 }
 
 /// An open connection to the service's Redis database.
@@ -64,13 +51,14 @@ impl Store {
         Ok(())
     }
 
-    /// Runs a script in one round trip, or two when Redis has lost its script cache.
+    /// Runs a script in one round trip, or two when Redis has lost its script cache. The key
+    /// prefixes go ahead of `args` (the script's prelude takes them off again).
     fn run(&self, script: &Script, keys: &[&str], args: &[&str]) -> Result<Vec<RedisResult>, StoreError> {
         let sha = sha1_hex(script.source.as_bytes());
-        let mut params = Vec::with_capacity(2 + keys.len() + args.len());
+        let mut params = Vec::with_capacity(2 + keys.len() + keys::PREFIXES.len() + args.len());
         params.push(binary(&sha));
         params.push(RedisParameter::Int64(keys.len() as i64));
-        params.extend(keys.iter().chain(args).map(|s| binary(s)));
+        params.extend(keys.iter().chain(&keys::PREFIXES).chain(args).map(|s| binary(s)));
         match self.conn.execute("EVALSHA", &params) {
             Err(redis::Error::Other(msg)) if is_noscript(&msg) => {
                 params[0] = binary(script.source);
@@ -116,9 +104,9 @@ fn is_noscript(msg: &str) -> bool {
 /// Sorts Spin's Redis errors into "retry later" and "our fault".
 fn classify(e: redis::Error) -> StoreError {
     match e {
-        redis::Error::InvalidAddress => StoreError::Internal(
-            "redis_address is not a valid Redis URL or is not in allowed_outbound_hosts".into(),
-        ),
+        redis::Error::InvalidAddress => {
+            StoreError::Internal("redis_address is not a valid Redis URL or is not in allowed_outbound_hosts".into())
+        }
         redis::Error::TooManyConnections => StoreError::Unavailable("too many Redis connections".into()),
         redis::Error::TypeError => StoreError::Internal("Redis type error".into()),
         redis::Error::Other(msg) if is_transient(&msg) => StoreError::Unavailable(msg),
@@ -130,8 +118,20 @@ fn classify(e: redis::Error) -> StoreError {
 /// a command was wrong. Spin only hands over the message text, so this looks at the words.
 fn is_transient(msg: &str) -> bool {
     const MARKERS: &[&str] = &[
-        "connection", "Connection", "refused", "reset", "broken pipe", "Broken pipe", "os error",
-        "timed out", "closed", "EOF", "LOADING", "BUSY", "MASTERDOWN", "TRYAGAIN",
+        "connection",
+        "Connection",
+        "refused",
+        "reset",
+        "broken pipe",
+        "Broken pipe",
+        "os error",
+        "timed out",
+        "closed",
+        "EOF",
+        "LOADING",
+        "BUSY",
+        "MASTERDOWN",
+        "TRYAGAIN",
     ];
     MARKERS.iter().any(|m| msg.contains(m))
 }

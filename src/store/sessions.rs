@@ -3,15 +3,8 @@
 
 use spin_sdk::redis::{RedisParameter, RedisResult};
 
-use super::{binary, classify, text, unexpected, Script, Store, StoreError};
-
-fn session_key(id: &str) -> String {
-    format!("session:{id}")
-}
-
-fn session_meta_key(id: &str) -> String {
-    format!("session_meta:{id}")
-}
+use super::keys;
+use super::{binary, classify, text, unexpected, Store, StoreError};
 
 /// A live session as read from Redis.
 #[derive(Debug, Clone)]
@@ -35,44 +28,6 @@ pub struct SessionUpdate {
     pub ttl_ms: Option<u64>,
 }
 
-/// Lua shared by the scripts that give a session to a user:
-/// `index_session(uid, sid, ttl_ms)` records the session in `user_sessions:<uid>` scored by its
-/// expiry (Redis's clock, the same for every instance of the app), drops entries that have expired,
-/// and lets the index itself expire with its last session so it never outlives them.
-macro_rules! lua_index_session {
-    () => {
-        r#"
-local function now_ms()
-  local t = redis.call('TIME')
-  return tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
-end
-local function index_session(uid, sid, ttl_ms)
-  local index = 'user_sessions:' .. uid
-  local now = now_ms()
-  redis.call('ZREMRANGEBYSCORE', index, '-inf', now)
-  redis.call('ZADD', index, string.format('%d', now + tonumber(ttl_ms)), sid)
-  local last = redis.call('ZRANGE', index, -1, -1, 'WITHSCORES')
-  redis.call('PEXPIREAT', index, last[2])
-end
-"#
-    };
-}
-
-/// Lua shared by the scripts that answer with a session: `session_reply(sid)` is the flat list
-/// `data, pttl, user_id, created_at` (false → nil for what is missing), or an empty list.
-macro_rules! lua_session_reply {
-    () => {
-        r#"
-local function session_reply(sid)
-  local data = redis.call('GET', 'session:' .. sid)
-  if not data then return {} end
-  local meta = redis.call('HMGET', 'session_meta:' .. sid, 'user_id', 'created_at')
-  return {data, redis.call('PTTL', 'session:' .. sid), meta[1], meta[2]}
-end
-"#
-    };
-}
-
 /// The number of reply elements describing one session, after its id.
 const SESSION_FIELDS: usize = 4;
 
@@ -80,24 +35,38 @@ impl Store {
     /// Creates a session with a fresh id, tied to `user_id` if given. `Ok(false)` when that user does
     /// not exist: checked in the same script as the write, so a session cannot be created for a
     /// user being deleted.
-    pub fn create_session(&self, id: &str, user_id: Option<u64>, data_json: &str, ttl_ms: u64, created_at: &str) -> Result<bool, StoreError> {
-        const CREATE_SESSION: Script = Script {
-            name: "CREATE_SESSION",
-            source: concat!(lua_index_session!(), r#"
+    pub fn create_session(
+        &self,
+        id: &str,
+        user_id: Option<u64>,
+        data_json: &str,
+        ttl_ms: u64,
+        created_at: &str,
+    ) -> Result<bool, StoreError> {
+        // KEYS: the session, its metadata and, for a session of a user, the user and its index.
+        const CREATE_SESSION: super::Script = script!(
+            "CREATE_SESSION",
+            lua_now_ms!(),
+            lua_index_session!(),
+            r#"
 local sid, data, ttl, created_at, uid = ARGV[1], ARGV[2], ARGV[3], ARGV[4], ARGV[5]
-if uid ~= '' and redis.call('EXISTS', 'user:' .. uid) == 0 then return 'no_user' end
+if uid ~= '' and redis.call('EXISTS', KEYS[3]) == 0 then return 'no_user' end
 redis.call('SET', KEYS[1], data, 'PX', ttl)
 redis.call('DEL', KEYS[2])
 redis.call('HSET', KEYS[2], 'user_id', uid, 'created_at', created_at)
 redis.call('PEXPIRE', KEYS[2], ttl)
-if uid ~= '' then index_session(uid, sid, ttl) end
+if uid ~= '' then index_session(KEYS[4], sid, ttl) end
 return 'created'
-"#),
-        };
+"#
+        );
         let ttl = ttl_ms.to_string();
         let uid = user_id.map(|u| u.to_string()).unwrap_or_default();
-        let keys = [session_key(id), session_meta_key(id)];
-        let reply = self.run(&CREATE_SESSION, &[&keys[0], &keys[1]], &[id, data_json, &ttl, created_at, &uid])?;
+        let mut keys = vec![keys::session(id), keys::session_meta(id)];
+        if let Some(user_id) = user_id {
+            keys.extend([keys::user(user_id), keys::user_sessions(user_id)]);
+        }
+        let keys: Vec<&str> = keys.iter().map(String::as_str).collect();
+        let reply = self.run(&CREATE_SESSION, &keys, &[id, data_json, &ttl, created_at, &uid])?;
         match reply.as_slice().first().and_then(text) {
             Some("created") => Ok(true),
             Some("no_user") => Ok(false),
@@ -107,19 +76,20 @@ return 'created'
 
     /// Reads a live session, `None` when it does not exist or has expired.
     pub fn get_session(&self, id: &str) -> Result<Option<Session>, StoreError> {
-        const GET_SESSION: Script = Script {
-            name: "GET_SESSION",
-            source: concat!(lua_session_reply!(), "return session_reply(ARGV[1])\n"),
-        };
-        let reply = self.run(&GET_SESSION, &[&session_key(id), &session_meta_key(id)], &[id])?;
+        const GET_SESSION: super::Script =
+            script!("GET_SESSION", lua_session_reply!(), "return session_reply(ARGV[1])\n");
+        let reply = self.run(&GET_SESSION, &[&keys::session(id), &keys::session_meta(id)], &[id])?;
         parse_session(id, &reply, GET_SESSION.name)
     }
 
     /// Replaces a session's data and/or restarts its expiry from now; `None` when it does not exist.
     pub fn update_session(&self, id: &str, update: &SessionUpdate) -> Result<Option<Session>, StoreError> {
-        const UPDATE_SESSION: Script = Script {
-            name: "UPDATE_SESSION",
-            source: concat!(lua_index_session!(), lua_session_reply!(), r#"
+        const UPDATE_SESSION: super::Script = script!(
+            "UPDATE_SESSION",
+            lua_now_ms!(),
+            lua_index_session!(),
+            lua_session_reply!(),
+            r#"
 local sid, data, ttl = ARGV[1], ARGV[2], ARGV[3]
 local current = redis.call('GET', KEYS[1])
 if not current then return {} end
@@ -131,30 +101,30 @@ else
   redis.call('SET', KEYS[1], data, 'PX', ttl)
   redis.call('PEXPIRE', KEYS[2], ttl)
   local uid = redis.call('HGET', KEYS[2], 'user_id')
-  if uid and uid ~= '' then index_session(uid, sid, ttl) end
+  if uid and uid ~= '' then index_session(USER_SESSIONS .. uid, sid, ttl) end
 end
 return session_reply(sid)
-"#),
-        };
+"#
+        );
         let data = update.data.clone().unwrap_or_default();
         let ttl = update.ttl_ms.map(|t| t.to_string()).unwrap_or_default();
-        let reply = self.run(&UPDATE_SESSION, &[&session_key(id), &session_meta_key(id)], &[id, &data, &ttl])?;
+        let reply = self.run(&UPDATE_SESSION, &[&keys::session(id), &keys::session_meta(id)], &[id, &data, &ttl])?;
         parse_session(id, &reply, UPDATE_SESSION.name)
     }
 
     /// Deletes a session (logs it out); `false` when it did not exist.
     pub fn delete_session(&self, id: &str) -> Result<bool, StoreError> {
-        const DELETE_SESSION: Script = Script {
-            name: "DELETE_SESSION",
-            source: r#"
+        const DELETE_SESSION: super::Script = script!(
+            "DELETE_SESSION",
+            r#"
 local uid = redis.call('HGET', KEYS[2], 'user_id')
 local deleted = redis.call('DEL', KEYS[1])
 redis.call('DEL', KEYS[2])
-if uid and uid ~= '' then redis.call('ZREM', 'user_sessions:' .. uid, ARGV[1]) end
+if uid and uid ~= '' then redis.call('ZREM', USER_SESSIONS .. uid, ARGV[1]) end
 return deleted
-"#,
-        };
-        let reply = self.run(&DELETE_SESSION, &[&session_key(id), &session_meta_key(id)], &[id])?;
+"#
+        );
+        let reply = self.run(&DELETE_SESSION, &[&keys::session(id), &keys::session_meta(id)], &[id])?;
         match reply.as_slice() {
             [RedisResult::Int64(n)] => Ok(*n > 0),
             other => Err(unexpected(DELETE_SESSION.name, other)),
@@ -164,13 +134,14 @@ return deleted
     /// The user's live sessions, `None` when the user does not exist. Index entries of sessions
     /// that expired (or were taken over through the original API) are removed on the way.
     pub fn list_user_sessions(&self, user_id: u64) -> Result<Option<Vec<Session>>, StoreError> {
-        const LIST_USER_SESSIONS: Script = Script {
-            name: "LIST_USER_SESSIONS",
-            source: concat!(lua_session_reply!(), r#"
+        const LIST_USER_SESSIONS: super::Script = script!(
+            "LIST_USER_SESSIONS",
+            lua_now_ms!(),
+            lua_session_reply!(),
+            r#"
 local uid = ARGV[1]
 if redis.call('EXISTS', KEYS[1]) == 0 then return {'missing'} end
-local t = redis.call('TIME')
-redis.call('ZREMRANGEBYSCORE', KEYS[2], '-inf', tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000))
+redis.call('ZREMRANGEBYSCORE', KEYS[2], '-inf', now_ms())
 local out = {'ok'}
 for _, sid in ipairs(redis.call('ZRANGE', KEYS[2], 0, -1)) do
   local s = session_reply(sid)
@@ -182,10 +153,10 @@ for _, sid in ipairs(redis.call('ZRANGE', KEYS[2], 0, -1)) do
   end
 end
 return out
-"#),
-        };
+"#
+        );
         let uid = user_id.to_string();
-        let keys = [format!("user:{user_id}"), format!("user_sessions:{user_id}")];
+        let keys = [keys::user(user_id), keys::user_sessions(user_id)];
         let reply = self.run(&LIST_USER_SESSIONS, &[&keys[0], &keys[1]], &[&uid])?;
         match reply.split_first() {
             Some((status, _)) if text(status) == Some("missing") => Ok(None),
@@ -205,23 +176,16 @@ return out
     /// Deletes all of a user's sessions (log out everywhere). Returns how many live sessions were
     /// deleted, `None` when the user does not exist.
     pub fn revoke_user_sessions(&self, user_id: u64) -> Result<Option<u64>, StoreError> {
-        const REVOKE_USER_SESSIONS: Script = Script {
-            name: "REVOKE_USER_SESSIONS",
-            source: r#"
+        const REVOKE_USER_SESSIONS: super::Script = script!(
+            "REVOKE_USER_SESSIONS",
+            lua_revoke_sessions!(),
+            r#"
 if redis.call('EXISTS', KEYS[1]) == 0 then return {'missing'} end
-local revoked = 0
-for _, sid in ipairs(redis.call('ZRANGE', KEYS[2], 0, -1)) do
-  if redis.call('HGET', 'session_meta:' .. sid, 'user_id') == ARGV[1] then
-    revoked = revoked + redis.call('DEL', 'session:' .. sid)
-    redis.call('DEL', 'session_meta:' .. sid)
-  end
-end
-redis.call('DEL', KEYS[2])
-return {'ok', revoked}
-"#,
-        };
+return {'ok', revoke_sessions(ARGV[1], KEYS[2])}
+"#
+        );
         let uid = user_id.to_string();
-        let keys = [format!("user:{user_id}"), format!("user_sessions:{user_id}")];
+        let keys = [keys::user(user_id), keys::user_sessions(user_id)];
         let reply = self.run(&REVOKE_USER_SESSIONS, &[&keys[0], &keys[1]], &[&uid])?;
         match reply.as_slice() {
             [status] if text(status) == Some("missing") => Ok(None),
@@ -233,14 +197,15 @@ return {'ok', revoked}
     /// Stores a session's data under a client-chosen id with an expiry, as the original
     /// `/create_session` did (one `SET ... EX`). A `/v1` session with the same id keeps its owner.
     pub fn put_session_data(&self, id: &str, data_json: &str, ttl_seconds: u64) -> Result<(), StoreError> {
-        let params = [binary(&session_key(id)), binary(data_json), binary("EX"), RedisParameter::Int64(ttl_seconds as i64)];
+        let params =
+            [binary(&keys::session(id)), binary(data_json), binary("EX"), RedisParameter::Int64(ttl_seconds as i64)];
         self.conn.execute("SET", &params).map_err(classify)?;
         Ok(())
     }
 
     /// Reads a session's data JSON, `None` when it does not exist or has expired.
     pub fn get_session_data(&self, id: &str) -> Result<Option<Vec<u8>>, StoreError> {
-        self.conn.get(&session_key(id)).map_err(classify)
+        self.conn.get(&keys::session(id)).map_err(classify)
     }
 }
 

@@ -20,14 +20,20 @@ fn with_a_token_set_every_endpoint_but_healthz_requires_it() {
     // Even a wrong method learns nothing before the token check.
     assert_problem(&app.send(app.request("PUT", "/v1/users")), 401);
 
-    for wrong in ["Bearer wrong", "Bearer s3cret-t0ke", "Bearer s3cret-t0ken2", "Basic czNjcmV0LXQwa2Vu", TOKEN, "Bearer"] {
+    for wrong in
+        ["Bearer wrong", "Bearer s3cret-t0ke", "Bearer s3cret-t0ken2", "Basic czNjcmV0LXQwa2Vu", TOKEN, "Bearer"]
+    {
         assert_problem(&app.send(app.request("GET", "/v1/users").header("authorization", wrong)), 401);
     }
     for right in [format!("Bearer {TOKEN}"), format!("bearer {TOKEN}")] {
         let res = app.send(app.request("GET", "/v1/users").header("authorization", right.as_str()));
         assert_eq!(res.status, 200, "{right}: {}", res.text());
     }
-    let res = app.send(app.request("POST", "/create_user").header("authorization", format!("Bearer {TOKEN}")).json(&json!({ "nom": "A", "prenom": "B" })));
+    let res = app.send(
+        app.request("POST", "/create_user")
+            .header("authorization", format!("Bearer {TOKEN}"))
+            .json(&json!({ "nom": "A", "prenom": "B" })),
+    );
     assert_eq!(res.status, 201);
 
     // Refused requests never reach Redis.

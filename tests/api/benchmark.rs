@@ -11,6 +11,9 @@ use serde_json::json;
 
 use crate::helpers::{env_number, TestApp};
 
+/// A request to time: sends it and returns the status.
+type Request<'a> = dyn Fn() -> u16 + 'a;
+
 /// Mean latency of each operation, one client at a time, and its ratio to `/healthz` (a variable
 /// lookup, a connection and a PING) measured in the same run: what the component adds on top of
 /// the per-request platform cost.
@@ -35,7 +38,7 @@ fn benchmark() {
         start.elapsed() / rounds
     };
     let baseline = time(&|| app.get("/healthz").status);
-    let cases: Vec<(&str, Box<dyn Fn() -> u16>)> = vec![
+    let cases: Vec<(&str, Box<Request>)> = vec![
         ("GET /healthz", Box::new(|| app.get("/healthz").status)),
         ("GET /get_user/<id>", Box::new(|| app.get(&legacy_path).status)),
         ("GET /v1/users/<id>", Box::new(|| app.get(&user_path).status)),
@@ -43,11 +46,18 @@ fn benchmark() {
         ("GET /v1/users?limit=50", Box::new(|| app.get("/v1/users?limit=50").status)),
         ("POST /create_user", Box::new(|| app.post_json("/create_user", &json!({ "nom": "B", "prenom": "M" })).status)),
         ("POST /v1/users", Box::new(|| app.post_json("/v1/users", &json!({ "nom": "B", "prenom": "M" })).status)),
-        ("PATCH /v1/sessions/<id>", Box::new(|| app.send(app.request("PATCH", &session_path).json(&json!({ "ttl_seconds": 600 }))).status)),
+        (
+            "PATCH /v1/sessions/<id>",
+            Box::new(|| app.send(app.request("PATCH", &session_path).json(&json!({ "ttl_seconds": 600 }))).status),
+        ),
     ];
     println!("benchmark: {rounds} sequential requests each, mean latency and ratio to GET /healthz ({baseline:?})");
     for (name, case) in &cases {
         let mean = time(case.as_ref());
-        println!("  {name:<28} {:>8.1} µs  x{:.2}", mean.as_secs_f64() * 1e6, mean.as_secs_f64() / baseline.as_secs_f64());
+        println!(
+            "  {name:<28} {:>8.1} µs  x{:.2}",
+            mean.as_secs_f64() * 1e6,
+            mean.as_secs_f64() / baseline.as_secs_f64()
+        );
     }
 }

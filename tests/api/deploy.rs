@@ -51,7 +51,8 @@ fn the_spinkube_manifest_matches_spin_toml_and_keeps_credentials_in_a_secret() {
         let name = variable["name"].as_str().expect("a variable name");
         assert!(declared.contains_key(name), "{name} is not a variable of spin.toml");
         let literal = variable.get("value").is_some();
-        let from_secret = variable["valueFrom"]["secretKeyRef"]["name"].is_string() && variable["valueFrom"]["secretKeyRef"]["key"].is_string();
+        let from_secret = variable["valueFrom"]["secretKeyRef"]["name"].is_string()
+            && variable["valueFrom"]["secretKeyRef"]["key"].is_string();
         assert!(literal != from_secret, "{name}: exactly one of value and valueFrom.secretKeyRef");
         if CREDENTIALS.contains(&name) {
             assert!(from_secret, "{name} must come from a Secret, never a literal");
@@ -61,12 +62,14 @@ fn the_spinkube_manifest_matches_spin_toml_and_keeps_credentials_in_a_secret() {
     for required in ["redis_address", "redis_password", "api_token"] {
         assert!(named.contains(&required), "{required} is not set");
     }
-    let address = spec["variables"].as_sequence().unwrap().iter().find(|v| v["name"].as_str() == Some("redis_address")).unwrap();
+    let address =
+        spec["variables"].as_sequence().unwrap().iter().find(|v| v["name"].as_str() == Some("redis_address")).unwrap();
     let address = address["value"].as_str().expect("redis_address is an address, not a secret");
     assert!(!address.contains('@'), "no credentials in redis_address: Spin cannot match that allowed host");
 
     // The autoscaler targets the Deployment the operator names after the SpinApp.
-    let hpa: serde_yaml::Value = serde_yaml::from_str(&std::fs::read_to_string(repo_file("deploy/hpa.yaml")).unwrap()).unwrap();
+    let hpa: serde_yaml::Value =
+        serde_yaml::from_str(&std::fs::read_to_string(repo_file("deploy/hpa.yaml")).unwrap()).unwrap();
     assert_eq!(hpa["spec"]["scaleTargetRef"]["name"], app["metadata"]["name"]);
     assert_eq!(hpa["spec"]["scaleTargetRef"]["kind"].as_str(), Some("Deployment"));
 }
@@ -122,7 +125,8 @@ fn registry_round_trip_push_with_one_spin_and_run_with_another() {
         eprintln!("needs the Spin CLI (SPIN_BIN): skipped under the test host");
         return;
     };
-    let pull_spin = std::env::var_os("SPIN_PULL_BIN").filter(|v| !v.is_empty()).map_or(push_spin.clone(), PathBuf::from);
+    let pull_spin =
+        std::env::var_os("SPIN_PULL_BIN").filter(|v| !v.is_empty()).map_or(push_spin.clone(), PathBuf::from);
     real_spin::build_once(&push_spin, &manifest_path());
     let registry = Registry::start();
     let reference = format!("{}/user-session-service:0.1.0", registry.address);
@@ -133,10 +137,21 @@ fn registry_round_trip_push_with_one_spin_and_run_with_another() {
         .arg(&reference)
         .output()
         .unwrap();
-    assert!(out.status.success(), "spin registry push: {}{}", String::from_utf8_lossy(&out.stdout), String::from_utf8_lossy(&out.stderr));
+    assert!(
+        out.status.success(),
+        "spin registry push: {}{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
 
     let redis = RedisServer::start().unwrap();
-    let up = real_spin::SpinUp::start_from(&pull_spin, &reference, &["--insecure"], &[("SPIN_VARIABLE_REDIS_ADDRESS", &redis.url())], false);
+    let up = real_spin::SpinUp::start_from(
+        &pull_spin,
+        &reference,
+        &["--insecure"],
+        &[("SPIN_VARIABLE_REDIS_ADDRESS", &redis.url())],
+        false,
+    );
     let client = reqwest::blocking::Client::new();
     let url = |path: &str| format!("{}{path}", up.url());
     let res = client.post(url("/create_user")).json(&json!({ "nom": "Registre", "prenom": "Oci" })).send().unwrap();

@@ -5,12 +5,21 @@ use serde_json::{json, Value};
 
 use crate::helpers::{assert_problem, redis_snapshot, TestApp, TestResponse};
 
-fn raw(app: &TestApp, method: &str, path: &str, content_type: &str, body: impl Into<reqwest::blocking::Body>) -> TestResponse {
+fn raw(
+    app: &TestApp,
+    method: &str,
+    path: &str,
+    content_type: &str,
+    body: impl Into<reqwest::blocking::Body>,
+) -> TestResponse {
     app.send(app.request(method, path).header("content-type", content_type).body(body))
 }
 
+/// What `seeded` returns: the app, a connection to its Redis, the snapshot, the user id, the session id.
+type Seeded = (TestApp, redis::Connection, Vec<(String, String, String)>, u64, String);
+
 /// A private app with one user and one session of each kind, and a snapshot of its Redis.
-fn seeded(env: &[(&str, &str)]) -> Option<(TestApp, redis::Connection, Vec<(String, String, String)>, u64, String)> {
+fn seeded(env: &[(&str, &str)]) -> Option<Seeded> {
     let app = TestApp::spawn_private(env)?;
     let user = app.post_json("/v1/users", &json!({ "nom": "Doe", "prenom": "John" })).json();
     let session = app.post_json("/v1/sessions", &json!({ "user_id": user["id"], "data": { "a": 1 } })).json();
@@ -51,7 +60,9 @@ fn malformed_bodies_everywhere() {
             assert_eq!(res.status, *status, "{what} to {method} {path}: {}", res.text());
             assert!(res.json().is_object(), "{what}: JSON error body");
         }
-        for content_type in ["text/plain", "application/x-www-form-urlencoded", "multipart/form-data", "application/jsonx"] {
+        for content_type in
+            ["text/plain", "application/x-www-form-urlencoded", "multipart/form-data", "application/jsonx"]
+        {
             let res = raw(&app, method, path, content_type, r#"{"nom":"A","prenom":"B"}"#);
             assert_eq!(res.status, 415, "{content_type} to {method} {path}");
         }
@@ -98,12 +109,16 @@ fn limits_apply_with_their_defaults() {
     let deep = (0..33).fold(json!(1), |inner, _| json!([inner]));
     for (data, status) in [(&large, 413), (&deep, 422)] {
         assert_problem(&app.post_json("/v1/sessions", &json!({ "data": data })), status);
-        assert_problem(&app.send(app.request("PATCH", &format!("/v1/sessions/{sid}")).json(&json!({ "data": data }))), status);
+        assert_problem(
+            &app.send(app.request("PATCH", &format!("/v1/sessions/{sid}")).json(&json!({ "data": data }))),
+            status,
+        );
         assert_eq!(app.post_json("/create_session", &json!({ "session_id": "s", "data": data })).status, status);
     }
     // Client-chosen session ids: at most 128 bytes, no control characters.
     for bad in [json!("x".repeat(129)), json!("a\nb"), json!("\u{0}")] {
-        app.post_json("/create_session", &json!({ "session_id": bad })).assert(400, json!({ "error": "session_id invalide : trop long ou avec des caractères de contrôle" }));
+        app.post_json("/create_session", &json!({ "session_id": bad }))
+            .assert(400, json!({ "error": "session_id invalide : trop long ou avec des caractères de contrôle" }));
     }
     // Page size over 1000.
     assert_problem(&app.get("/v1/users?limit=1001"), 400);
@@ -128,7 +143,11 @@ fn limits_follow_their_variables_but_not_below_their_floors() {
     let Some(app) = TestApp::spawn_private(&env) else { return };
     assert_eq!(app.post_json("/v1/users", &json!({ "nom": "n".repeat(100), "prenom": "J" })).status, 201);
     assert_problem(&app.post_json("/v1/users", &json!({ "nom": "n".repeat(101), "prenom": "J" })), 422);
-    assert_eq!(app.post_json("/v1/users", &json!({ "nom": "n".repeat(64), "prenom": "p".repeat(3000) })).status, 422, "prenom too long, body within the floor");
+    assert_eq!(
+        app.post_json("/v1/users", &json!({ "nom": "n".repeat(64), "prenom": "p".repeat(3000) })).status,
+        422,
+        "prenom too long, body within the floor"
+    );
     assert_problem(&app.post_json("/v1/users", &json!({ "nom": "n", "prenom": "p".repeat(5000) })), 413);
     assert_eq!(app.get("/v1/users?limit=60").status, 200);
     assert_problem(&app.get("/v1/users?limit=61"), 400);
@@ -139,9 +158,19 @@ fn hostile_ids_never_reach_another_key() {
     let Some((app, mut redis, before, _, _)) = seeded(&[]) else { return };
     let long = "9".repeat(300);
     for path in [
-        "/get_user/", "/get_user/1%2F2", "/get_user/-1", "/get_user/0", "/get_user/01", "/get_user/1e3",
-        "/get_user/18446744073709551616", "/get_user/%2A", "/get_user/user_id_counter", &format!("/get_user/{long}"),
-        "/v1/users/%31", "/v1/users/1%00", "/v1/users/*",
+        "/get_user/",
+        "/get_user/1%2F2",
+        "/get_user/-1",
+        "/get_user/0",
+        "/get_user/01",
+        "/get_user/1e3",
+        "/get_user/18446744073709551616",
+        "/get_user/%2A",
+        "/get_user/user_id_counter",
+        &format!("/get_user/{long}"),
+        "/v1/users/%31",
+        "/v1/users/1%00",
+        "/v1/users/*",
     ] {
         let res = app.get(path);
         assert_eq!(res.status, 404, "{path}: {}", res.text());

@@ -39,30 +39,39 @@ fn random_concurrent_mix_keeps_the_invariants() {
         for client in 0..clients {
             let (app, created, deleted, walked) = (&app, &created, &deleted, &walked);
             s.spawn(move || {
-                let mut rng = Rng(0x9E37_79B9_7F4A_7C15 ^ (client as u64 + 1) * 0x1000_0000_01B3);
+                let mut rng = Rng(0x9E37_79B9_7F4A_7C15 ^ ((client as u64 + 1) * 0x1000_0000_01B3));
                 let mut sessions: Vec<String> = Vec::new();
                 for _ in 0..ops_per_client {
                     let known: Vec<u64> = created.lock().unwrap().iter().map(|(id, _)| *id).collect();
-                    let pick = |rng: &mut Rng| known.get(rng.below(known.len().max(1) as u64) as usize).copied().unwrap_or(1);
+                    let pick =
+                        |rng: &mut Rng| known.get(rng.below(known.len().max(1) as u64) as usize).copied().unwrap_or(1);
                     match rng.below(10) {
                         0 | 1 => {
-                            let res = app.post_json("/v1/users", &json!({ "nom": format!("c{client}"), "prenom": "x" }));
+                            let res =
+                                app.post_json("/v1/users", &json!({ "nom": format!("c{client}"), "prenom": "x" }));
                             assert_eq!(res.status, 201);
                             created.lock().unwrap().push((res.json()["id"].as_u64().unwrap(), Instant::now()));
                         }
                         2 => {
-                            let res = app.post_json("/create_user", &json!({ "nom": format!("c{client}"), "prenom": "y" }));
+                            let res =
+                                app.post_json("/create_user", &json!({ "nom": format!("c{client}"), "prenom": "y" }));
                             assert_eq!(res.status, 201);
                             created.lock().unwrap().push((res.json()["user_id"].as_u64().unwrap(), Instant::now()));
                         }
                         3 => {
                             let id = pick(&mut rng);
-                            let res = app.send(app.request("PATCH", &format!("/v1/users/{id}")).json(&json!({ "prenom": "patched" })));
+                            let res = app.send(
+                                app.request("PATCH", &format!("/v1/users/{id}")).json(&json!({ "prenom": "patched" })),
+                            );
                             assert!([200, 404].contains(&res.status), "{}", res.text());
                         }
                         4 => {
                             let id = pick(&mut rng);
-                            let path = if rng.below(2) == 0 { format!("/v1/users/{id}") } else { format!("/delete_user/{id}") };
+                            let path = if rng.below(2) == 0 {
+                                format!("/v1/users/{id}")
+                            } else {
+                                format!("/delete_user/{id}")
+                            };
                             let sent = Instant::now();
                             let res = app.delete(&path);
                             assert!([200, 204, 404].contains(&res.status), "{}", res.text());
@@ -109,7 +118,14 @@ fn random_concurrent_mix_keeps_the_invariants() {
     assert_eq!(distinct.len(), created.len(), "an id was reused");
 
     // Every index entry points to an existing user, and every surviving user is indexed.
-    let indexed: BTreeSet<u64> = redis::cmd("ZRANGE").arg("users:index").arg(0).arg(-1).query::<Vec<u64>>(&mut redis).unwrap().into_iter().collect();
+    let indexed: BTreeSet<u64> = redis::cmd("ZRANGE")
+        .arg("users:index")
+        .arg(0)
+        .arg(-1)
+        .query::<Vec<u64>>(&mut redis)
+        .unwrap()
+        .into_iter()
+        .collect();
     let surviving: BTreeSet<u64> = distinct.iter().filter(|id| !deleted.contains_key(id)).copied().collect();
     assert_eq!(indexed, surviving);
     for id in &surviving {
@@ -122,7 +138,8 @@ fn random_concurrent_mix_keeps_the_invariants() {
     }
 
     // No session outlives its user; every session index belongs to a live user.
-    let metas: Vec<String> = redis::cmd("SCAN").cursor_arg(0).arg("MATCH").arg("session_meta:*").clone().iter(&mut redis).unwrap().collect();
+    let metas: Vec<String> =
+        redis::cmd("SCAN").cursor_arg(0).arg("MATCH").arg("session_meta:*").clone().iter(&mut redis).unwrap().collect();
     let mut owners: HashMap<String, u64> = HashMap::new();
     for meta in &metas {
         let uid: Option<String> = redis::cmd("HGET").arg(meta).arg("user_id").query(&mut redis).unwrap();
@@ -133,7 +150,14 @@ fn random_concurrent_mix_keeps_the_invariants() {
     for (meta, uid) in &owners {
         assert!(surviving.contains(uid), "{meta} belongs to deleted user {uid}");
     }
-    let indexes: Vec<String> = redis::cmd("SCAN").cursor_arg(0).arg("MATCH").arg("user_sessions:*").clone().iter(&mut redis).unwrap().collect();
+    let indexes: Vec<String> = redis::cmd("SCAN")
+        .cursor_arg(0)
+        .arg("MATCH")
+        .arg("user_sessions:*")
+        .clone()
+        .iter(&mut redis)
+        .unwrap()
+        .collect();
     for index in indexes {
         let uid: u64 = index.trim_start_matches("user_sessions:").parse().unwrap();
         assert!(surviving.contains(&uid), "{index} outlived its user");

@@ -53,18 +53,30 @@ pub fn assert_documented(doc: &Value, method: &str, template: &str, res: &TestRe
         None => panic!("{method} {template} is not documented"),
     };
     let declared = resolve(doc, &operation["responses"][res.status.to_string()]);
-    assert!(declared.is_object(), "{method} {template} answered {} which is not documented: {}", res.status, res.text());
+    assert!(
+        declared.is_object(),
+        "{method} {template} answered {} which is not documented: {}",
+        res.status,
+        res.text()
+    );
     if let Some(headers) = declared["headers"].as_object() {
         for (name, header) in headers {
-            let value = res.header(name).unwrap_or_else(|| panic!("{method} {template} {}: header {name} missing", res.status));
+            let value =
+                res.header(name).unwrap_or_else(|| panic!("{method} {template} {}: header {name} missing", res.status));
             let schema = &resolve(doc, header)["schema"];
             // Header values are text: an integer header must be one written in decimal.
             let value = match schema["type"].as_str() {
-                Some("integer") => json!(value.parse::<i64>().unwrap_or_else(|_| panic!("{name}: {value:?} is not an integer"))),
+                Some("integer") => {
+                    json!(value.parse::<i64>().unwrap_or_else(|_| panic!("{name}: {value:?} is not an integer")))
+                }
                 _ => json!(value),
             };
             let errors: Vec<String> = validator(doc, schema).iter_errors(&value).map(|e| e.to_string()).collect();
-            assert!(errors.is_empty(), "{method} {template} {}: header {name} {value} does not match: {errors:?}", res.status);
+            assert!(
+                errors.is_empty(),
+                "{method} {template} {}: header {name} {value} does not match: {errors:?}",
+                res.status
+            );
         }
     }
     let Some(content) = declared["content"].as_object() else {
@@ -74,7 +86,8 @@ pub fn assert_documented(doc: &Value, method: &str, template: &str, res: &TestRe
     let content_type = res.header("content-type").unwrap_or("").split(';').next().unwrap().trim();
     let schema = &content
         .get(content_type)
-        .unwrap_or_else(|| panic!("{method} {template} {}: content type {content_type:?} not documented", res.status))["schema"];
+        .unwrap_or_else(|| panic!("{method} {template} {}: content type {content_type:?} not documented", res.status))
+        ["schema"];
     let body = res.json();
     let errors: Vec<String> =
         validator(doc, schema).iter_errors(&body).map(|e| format!("{e} at {}", e.instance_path())).collect();
@@ -104,27 +117,49 @@ impl<'a> Checker<'a> {
     #[track_caller]
     fn send(&self, method: &str, template: &str, path: &str, body: Option<&Value>) -> TestResponse {
         let req = self.app.request(method, path);
-        self.check(method, template, self.app.send(match body {
-            Some(b) => req.json(b),
-            None => req,
-        }))
+        self.check(
+            method,
+            template,
+            self.app.send(match body {
+                Some(b) => req.json(b),
+                None => req,
+            }),
+        )
     }
 
     /// Sends a raw body with this content type.
     #[track_caller]
-    fn send_raw(&self, method: &str, template: &str, path: &str, content_type: &str, body: impl Into<String>) -> TestResponse {
+    fn send_raw(
+        &self,
+        method: &str,
+        template: &str,
+        path: &str,
+        content_type: &str,
+        body: impl Into<String>,
+    ) -> TestResponse {
         let req = self.app.request(method, path).header("content-type", content_type).body(body.into());
         self.check(method, template, self.app.send(req))
     }
 
     /// Sends with one extra header and a JSON body if given.
     #[track_caller]
-    fn send_with(&self, method: &str, template: &str, path: &str, header: (&str, &str), body: Option<&Value>) -> TestResponse {
+    fn send_with(
+        &self,
+        method: &str,
+        template: &str,
+        path: &str,
+        header: (&str, &str),
+        body: Option<&Value>,
+    ) -> TestResponse {
         let req = self.app.request(method, path).header(header.0, header.1);
-        self.check(method, template, self.app.send(match body {
-            Some(b) => req.json(b),
-            None => req,
-        }))
+        self.check(
+            method,
+            template,
+            self.app.send(match body {
+                Some(b) => req.json(b),
+                None => req,
+            }),
+        )
     }
 
     fn seen(&self, method: &str, template: &str, status: u16) -> bool {
@@ -138,7 +173,9 @@ fn operations(doc: &Value) -> Vec<(String, String)> {
         .as_object()
         .unwrap()
         .iter()
-        .flat_map(|(template, item)| item.as_object().unwrap().keys().map(move |m| (m.to_uppercase(), template.clone())))
+        .flat_map(|(template, item)| {
+            item.as_object().unwrap().keys().map(move |m| (m.to_uppercase(), template.clone()))
+        })
         .collect()
 }
 
@@ -197,7 +234,8 @@ fn responses_match_the_document() {
     let c = Checker::new(&doc, &app);
 
     // The original API.
-    let created = c.send("POST", "/create_user", "/create_user", Some(&json!({ "nom": unique("O"), "prenom": "P" }))).json();
+    let created =
+        c.send("POST", "/create_user", "/create_user", Some(&json!({ "nom": unique("O"), "prenom": "P" }))).json();
     let id = created["user_id"].as_u64().unwrap();
     c.send("POST", "/create_user", "/create_user", Some(&json!({ "nom": "" })));
     c.send_raw("POST", "/create_user", "/create_user", "application/json", "[1]");
@@ -211,7 +249,12 @@ fn responses_match_the_document() {
     c.send("POST", "/create_session", "/create_session", Some(&json!({ "session_id": sid, "data": [1] })));
     c.send("POST", "/create_session", "/create_session", Some(&json!({})));
     c.send("POST", "/create_session", "/create_session", Some(&json!({ "session_id": "s".repeat(200) })));
-    c.send("POST", "/create_session", "/create_session", Some(&json!({ "session_id": unique("s"), "data": "x".repeat(20_000) })));
+    c.send(
+        "POST",
+        "/create_session",
+        "/create_session",
+        Some(&json!({ "session_id": unique("s"), "data": "x".repeat(20_000) })),
+    );
     let deep = (0..40).fold(json!(1), |v, _| json!([v]));
     c.send("POST", "/create_session", "/create_session", Some(&json!({ "session_id": unique("s"), "data": deep })));
     c.send("GET", "/get_session/{session_id}", &format!("/get_session/{sid}"), None);
@@ -240,7 +283,11 @@ fn responses_match_the_document() {
     let etag = c.send("GET", one, &path, None).header("etag").unwrap().to_owned();
     c.send("GET", one, "/v1/users/0", None);
     c.send("GET", one, "/v1/users/abc", None);
-    let etag = c.send_with("PATCH", one, &path, ("if-match", &etag), Some(&json!({ "prenom": "Jane" }))).header("etag").unwrap().to_owned();
+    let etag = c
+        .send_with("PATCH", one, &path, ("if-match", &etag), Some(&json!({ "prenom": "Jane" })))
+        .header("etag")
+        .unwrap()
+        .to_owned();
     c.send_with("PATCH", one, &path, ("if-match", "\"stale\""), Some(&json!({ "prenom": "X" })));
     c.send_raw("PATCH", one, &path, "application/merge-patch+json", r#"{"nom":"Roe"}"#);
     c.send("PATCH", one, &path, Some(&json!({ "prenom": 5 })));
@@ -253,7 +300,8 @@ fn responses_match_the_document() {
 
     // Sessions.
     let sessions = "/v1/sessions";
-    let session = c.send("POST", sessions, sessions, Some(&json!({ "user_id": user["id"], "data": { "a": 1 } }))).json();
+    let session =
+        c.send("POST", sessions, sessions, Some(&json!({ "user_id": user["id"], "data": { "a": 1 } }))).json();
     let spath = format!("/v1/sessions/{}", session["id"].as_str().unwrap());
     c.send("POST", sessions, sessions, Some(&json!({ "user_id": null, "ttl_seconds": 60 })));
     c.send("POST", sessions, sessions, Some(&json!({ "user_id": 999_999_999 })));

@@ -36,7 +36,10 @@ fn reindex_adopts_a_flask_database() {
     let mut pipe = redis::pipe();
     for id in 1..=2500u64 {
         if id % 10 != 0 {
-            pipe.cmd("SET").arg(format!("user:{id}")).arg(format!(r#"{{"id": {id}, "nom": "N{id}", "prenom": "P"}}"#)).ignore();
+            pipe.cmd("SET")
+                .arg(format!("user:{id}"))
+                .arg(format!(r#"{{"id": {id}, "nom": "N{id}", "prenom": "P"}}"#))
+                .ignore();
         }
     }
     pipe.cmd("SET").arg("user_id_counter").arg(2400).ignore(); // lower than the highest id, on purpose

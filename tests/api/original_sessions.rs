@@ -14,7 +14,8 @@ fn create_then_get_returns_the_data() {
     let app = TestApp::spawn();
     let id = unique("abc");
     let data = json!({ "user_id": 1, "panier": ["pomme", "poire"], "nested": { "a": [1, 2.5, null, true] } });
-    app.post_json("/create_session", &json!({ "session_id": id, "data": data })).assert(201, json!({ "message": CREATED }));
+    app.post_json("/create_session", &json!({ "session_id": id, "data": data }))
+        .assert(201, json!({ "message": CREATED }));
     app.get(&format!("/get_session/{id}")).assert(200, data);
 }
 
@@ -30,8 +31,10 @@ fn data_defaults_to_an_empty_object() {
 fn creating_again_replaces_the_data() {
     let app = TestApp::spawn();
     let id = unique("again");
-    app.post_json("/create_session", &json!({ "session_id": id, "data": { "v": 1 } })).assert(201, json!({ "message": CREATED }));
-    app.post_json("/create_session", &json!({ "session_id": id, "data": { "v": 2 } })).assert(201, json!({ "message": CREATED }));
+    app.post_json("/create_session", &json!({ "session_id": id, "data": { "v": 1 } }))
+        .assert(201, json!({ "message": CREATED }));
+    app.post_json("/create_session", &json!({ "session_id": id, "data": { "v": 2 } }))
+        .assert(201, json!({ "message": CREATED }));
     app.get(&format!("/get_session/{id}")).assert(200, json!({ "v": 2 }));
 }
 
@@ -40,7 +43,8 @@ fn the_session_key_expires_after_an_hour() {
     let app = TestApp::spawn();
     let Some(mut redis) = app.redis() else { return };
     let id = unique("ttl");
-    app.post_json("/create_session", &json!({ "session_id": id, "data": { "a": 1 } })).assert(201, json!({ "message": CREATED }));
+    app.post_json("/create_session", &json!({ "session_id": id, "data": { "a": 1 } }))
+        .assert(201, json!({ "message": CREATED }));
     let ttl: i64 = redis::cmd("TTL").arg(format!("session:{id}")).query(&mut redis).unwrap();
     assert!((3590..=3600).contains(&ttl), "TTL was {ttl}");
     let stored: String = redis::cmd("GET").arg(format!("session:{id}")).query(&mut redis).unwrap();
@@ -68,7 +72,13 @@ fn unknown_session_is_not_found() {
 #[test]
 fn missing_session_id_is_rejected() {
     let app = TestApp::spawn();
-    for body in [json!({}), json!({ "data": {} }), json!({ "session_id": "" }), json!({ "session_id": null }), json!({ "session_id": [1] })] {
+    for body in [
+        json!({}),
+        json!({ "data": {} }),
+        json!({ "session_id": "" }),
+        json!({ "session_id": null }),
+        json!({ "session_id": [1] }),
+    ] {
         app.post_json("/create_session", &body).assert(400, json!({ "error": "session_id manquant" }));
     }
 }
@@ -77,7 +87,8 @@ fn missing_session_id_is_rejected() {
 fn an_integer_session_id_works_as_in_the_original() {
     let app = TestApp::spawn();
     let id = 9_000_000_000u64 + std::process::id() as u64;
-    app.post_json("/create_session", &json!({ "session_id": id, "data": [1] })).assert(201, json!({ "message": CREATED }));
+    app.post_json("/create_session", &json!({ "session_id": id, "data": [1] }))
+        .assert(201, json!({ "message": CREATED }));
     app.get(&format!("/get_session/{id}")).assert(200, json!([1]));
 }
 
@@ -104,7 +115,12 @@ fn malformed_bodies_are_rejected_and_write_nothing() {
 fn a_session_written_by_the_flask_service_is_readable() {
     let Some(app) = TestApp::spawn_private(&[]) else { return };
     let mut redis = app.redis().unwrap();
-    redis::cmd("SETEX").arg("session:flask1").arg(3600).arg(r#"{"theme": "sombre", "caf\u00e9": true}"#).exec(&mut redis).unwrap();
+    redis::cmd("SETEX")
+        .arg("session:flask1")
+        .arg(3600)
+        .arg(r#"{"theme": "sombre", "caf\u00e9": true}"#)
+        .exec(&mut redis)
+        .unwrap();
     let res = app.get("/get_session/flask1");
     res.assert(200, json!({ "theme": "sombre", "café": true }));
     assert_eq!(res.text(), "{\"caf\\u00e9\":true,\"theme\":\"sombre\"}\n");
@@ -116,13 +132,18 @@ fn numbers_in_data_come_back_as_flask_wrote_them() {
     let id = unique("numbers");
     // Sent as raw text so the test's own JSON encoder has no say. The expected bytes are what
     // CPython 3.11's json (Flask's jsonify) prints for the same document.
-    let body = format!(r#"{{"session_id":"{id}","data":{{"a":[0.1,1e16,1.5e-7,-0.0,100.0,1e15,1222222222222222229922222222222300,-7,18446744073709551615]}}}}"#);
+    let body = format!(
+        r#"{{"session_id":"{id}","data":{{"a":[0.1,1e16,1.5e-7,-0.0,100.0,1e15,1222222222222222229922222222222300,-7,18446744073709551615]}}}}"#
+    );
     let res = app.send(app.request("POST", "/create_session").header("content-type", "application/json").body(body));
     assert_eq!(res.status, 201, "{}", res.text());
     let res = app.get(&format!("/get_session/{id}"));
     assert_eq!(res.status, 200);
     // Integers beyond 64 bits are kept as the nearest double (Python would keep them exact).
-    assert_eq!(res.text(), "{\"a\":[0.1,1e+16,1.5e-07,-0.0,100.0,1000000000000000.0,1.2222222222222223e+33,-7,18446744073709551615]}\n");
+    assert_eq!(
+        res.text(),
+        "{\"a\":[0.1,1e+16,1.5e-07,-0.0,100.0,1000000000000000.0,1.2222222222222223e+33,-7,18446744073709551615]}\n"
+    );
 }
 
 #[test]

@@ -53,7 +53,11 @@ fn a_user_written_by_the_flask_service_is_readable_and_deletable() {
     let Some(app) = TestApp::spawn_private(&[]) else { return };
     let mut redis = app.redis().unwrap();
     // Exactly what redis-py stored: json.dumps with its default separators and ASCII escapes.
-    redis::cmd("SET").arg("user:7").arg(r#"{"id": 7, "nom": "Z\u00fcrcher", "prenom": "Ana"}"#).exec(&mut redis).unwrap();
+    redis::cmd("SET")
+        .arg("user:7")
+        .arg(r#"{"id": 7, "nom": "Z\u00fcrcher", "prenom": "Ana"}"#)
+        .exec(&mut redis)
+        .unwrap();
     app.get("/get_user/7").assert(200, json!({ "id": 7, "nom": "Zürcher", "prenom": "Ana" }));
     app.delete("/delete_user/7").assert(200, json!({ "message": "Utilisateur supprimé" }));
     app.get("/get_user/7").assert(404, json!({ "error": NOT_FOUND }));
@@ -122,7 +126,10 @@ fn list_users_spans_more_than_one_batch() {
     // 1,000-user batch boundary without 2,500 HTTP calls.
     let mut pipe = redis::pipe();
     for id in 1..=2500u64 {
-        pipe.cmd("SET").arg(format!("user:{id}")).arg(json!({ "id": id, "nom": "N", "prenom": "P" }).to_string()).ignore();
+        pipe.cmd("SET")
+            .arg(format!("user:{id}"))
+            .arg(json!({ "id": id, "nom": "N", "prenom": "P" }).to_string())
+            .ignore();
         pipe.cmd("ZADD").arg("users:index").arg(id).arg(id).ignore();
     }
     pipe.exec(&mut redis).unwrap();
@@ -136,10 +143,12 @@ fn concurrent_creates_get_distinct_ids_that_are_all_listed() {
     let app = TestApp::spawn();
     let prenom = unique("concurrent");
     let ids: Vec<u64> = std::thread::scope(|s| {
-        let handles: Vec<_> = (0..50).map(|i| {
-            let (app, prenom) = (&app, &prenom);
-            s.spawn(move || create(app, &format!("Nom{i}"), prenom))
-        }).collect();
+        let handles: Vec<_> = (0..50)
+            .map(|i| {
+                let (app, prenom) = (&app, &prenom);
+                s.spawn(move || create(app, &format!("Nom{i}"), prenom))
+            })
+            .collect();
         handles.into_iter().map(|h| h.join().unwrap()).collect()
     });
     let mut distinct = ids.clone();
@@ -147,7 +156,10 @@ fn concurrent_creates_get_distinct_ids_that_are_all_listed() {
     distinct.dedup();
     assert_eq!(distinct.len(), 50, "ids: {ids:?}");
     let listed = app.get("/list_users").json();
-    let listed_ids: Vec<u64> = listed.as_array().unwrap().iter()
+    let listed_ids: Vec<u64> = listed
+        .as_array()
+        .unwrap()
+        .iter()
         .filter(|u| u["prenom"] == json!(prenom))
         .map(|u| u["id"].as_u64().unwrap())
         .collect();
@@ -167,8 +179,18 @@ fn malformed_bodies_are_rejected_and_write_nothing() {
         ("", Some("application/json"), 400, "Le corps de la requête n'est pas un JSON valide"),
         ("[\"Doe\", \"John\"]", Some("application/json"), 400, "Le corps de la requête doit être un objet JSON"),
         ("\"Doe\"", Some("application/json"), 400, "Le corps de la requête doit être un objet JSON"),
-        ("{\"nom\": \"Doe\", \"prenom\": \"John\"}", Some("text/plain"), 415, "Le corps de la requête doit être du JSON (Content-Type: application/json)"),
-        ("{\"nom\": \"Doe\", \"prenom\": \"John\"}", None, 415, "Le corps de la requête doit être du JSON (Content-Type: application/json)"),
+        (
+            "{\"nom\": \"Doe\", \"prenom\": \"John\"}",
+            Some("text/plain"),
+            415,
+            "Le corps de la requête doit être du JSON (Content-Type: application/json)",
+        ),
+        (
+            "{\"nom\": \"Doe\", \"prenom\": \"John\"}",
+            None,
+            415,
+            "Le corps de la requête doit être du JSON (Content-Type: application/json)",
+        ),
     ];
     for (body, content_type, status, message) in cases {
         let mut req = app.request("POST", "/create_user").body(body);

@@ -23,17 +23,31 @@ fn segment() -> impl Strategy<Value = String> {
 /// method on any path.
 fn request_line() -> impl Strategy<Value = (&'static str, String)> {
     let endpoint = prop_oneof![
-        Just(("POST", "/create_user")), Just(("GET", "/get_user/{}")), Just(("DELETE", "/delete_user/{}")),
-        Just(("GET", "/list_users")), Just(("POST", "/create_session")), Just(("GET", "/get_session/{}")),
-        Just(("GET", "/v1/users")), Just(("POST", "/v1/users")), Just(("GET", "/v1/users/{}")),
-        Just(("PATCH", "/v1/users/{}")), Just(("DELETE", "/v1/users/{}")), Just(("GET", "/v1/users/{}/sessions")),
-        Just(("DELETE", "/v1/users/{}/sessions")), Just(("POST", "/v1/sessions")), Just(("GET", "/v1/sessions/{}")),
-        Just(("PATCH", "/v1/sessions/{}")), Just(("DELETE", "/v1/sessions/{}")), Just(("GET", "/healthz")),
+        Just(("POST", "/create_user")),
+        Just(("GET", "/get_user/{}")),
+        Just(("DELETE", "/delete_user/{}")),
+        Just(("GET", "/list_users")),
+        Just(("POST", "/create_session")),
+        Just(("GET", "/get_session/{}")),
+        Just(("GET", "/v1/users")),
+        Just(("POST", "/v1/users")),
+        Just(("GET", "/v1/users/{}")),
+        Just(("PATCH", "/v1/users/{}")),
+        Just(("DELETE", "/v1/users/{}")),
+        Just(("GET", "/v1/users/{}/sessions")),
+        Just(("DELETE", "/v1/users/{}/sessions")),
+        Just(("POST", "/v1/sessions")),
+        Just(("GET", "/v1/sessions/{}")),
+        Just(("PATCH", "/v1/sessions/{}")),
+        Just(("DELETE", "/v1/sessions/{}")),
+        Just(("GET", "/healthz")),
     ];
     let query = prop_oneof![3 => Just(String::new()), 1 => "\\?(limit|cursor|x)=[ -~&&[^#% ]]{0,20}"];
-    let known = (endpoint, segment(), query).prop_map(|((method, template), id, query)| (method, format!("{}{query}", template.replace("{}", &id))));
+    let known = (endpoint, segment(), query)
+        .prop_map(|((method, template), id, query)| (method, format!("{}{query}", template.replace("{}", &id))));
     let method = prop_oneof![Just("GET"), Just("POST"), Just("PATCH"), Just("DELETE"), Just("PUT"), Just("OPTIONS")];
-    let any = (method, proptest::collection::vec(segment(), 1..4)).prop_map(|(m, segs)| (m, format!("/{}", segs.join("/"))));
+    let any =
+        (method, proptest::collection::vec(segment(), 1..4)).prop_map(|(m, segs)| (m, format!("/{}", segs.join("/"))));
     prop_oneof![3 => known, 1 => any]
 }
 
@@ -78,10 +92,21 @@ fn arbitrary_requests_get_clean_answers() {
             let traps = app.traps();
             prop_assert!(traps.is_empty(), "trap on {method} {path}: {traps:?}");
             if !res.body.is_empty() {
-                prop_assert!(serde_json::from_slice::<serde_json::Value>(&res.body).is_ok(), "{method} {path}: body is not JSON: {}", res.text());
+                prop_assert!(
+                    serde_json::from_slice::<serde_json::Value>(&res.body).is_ok(),
+                    "{method} {path}: body is not JSON: {}",
+                    res.text()
+                );
             }
             if res.status >= 400 {
-                prop_assert_eq!(redis_snapshot(&mut redis.borrow_mut()), before, "{} {} was rejected ({}) but wrote", method, path, res.status);
+                prop_assert_eq!(
+                    redis_snapshot(&mut redis.borrow_mut()),
+                    before,
+                    "{} {} was rejected ({}) but wrote",
+                    method,
+                    path,
+                    res.status
+                );
             }
             Ok(())
         })

@@ -18,7 +18,11 @@ fn commands_executed(redis: &mut redis::Connection) -> BTreeMap<String, u64> {
         .filter_map(|line| {
             let (name, rest) = line.strip_prefix("cmdstat_")?.split_once(':')?;
             let calls = rest.split(',').find_map(|kv| kv.strip_prefix("calls="))?.parse().ok()?;
-            let setup = ["info", "echo", "monitor"].contains(&name) || name.starts_with("config") || name.starts_with("client") || name == "hello" || name == "select";
+            let setup = ["info", "echo", "monitor"].contains(&name)
+                || name.starts_with("config")
+                || name.starts_with("client")
+                || name == "hello"
+                || name == "select";
             (!setup).then(|| (name.to_owned(), calls))
         })
         .collect()
@@ -28,7 +32,12 @@ fn commands_executed(redis: &mut redis::Connection) -> BTreeMap<String, u64> {
 /// executed for it. Checks that the request opened one connection if it used Redis (none
 /// otherwise) and read exactly `variables` Spin variables. Under the test host and under real Spin
 /// alike: round trips and connections are counted from Redis's side.
-fn measure_with(app: &TestApp, redis: &mut redis::Connection, variables: u32, send: impl FnOnce() -> TestResponse) -> (TestResponse, Vec<String>, BTreeMap<String, u64>) {
+fn measure_with(
+    app: &TestApp,
+    redis: &mut redis::Connection,
+    variables: u32,
+    send: impl FnOnce() -> TestResponse,
+) -> (TestResponse, Vec<String>, BTreeMap<String, u64>) {
     redis::cmd("CONFIG").arg("RESETSTAT").exec(redis).unwrap();
     let seen = app.observe(send);
     let opens_expected = u64::from(!seen.round_trips.is_empty());
@@ -37,9 +46,13 @@ fn measure_with(app: &TestApp, redis: &mut redis::Connection, variables: u32, se
     (seen.response, seen.round_trips, commands_executed(redis))
 }
 
-/// `measure_with` for the common case: two variables, the API token and `redis_connection`.
-fn measure(app: &TestApp, redis: &mut redis::Connection, send: impl FnOnce() -> TestResponse) -> (TestResponse, Vec<String>, BTreeMap<String, u64>) {
-    measure_with(app, redis, 2, send)
+/// `measure_with` for the common case: one variable, `config`, that joins all the settings.
+fn measure(
+    app: &TestApp,
+    redis: &mut redis::Connection,
+    send: impl FnOnce() -> TestResponse,
+) -> (TestResponse, Vec<String>, BTreeMap<String, u64>) {
+    measure_with(app, redis, 1, send)
 }
 
 fn stats(pairs: &[(&str, u64)]) -> BTreeMap<String, u64> {
@@ -58,7 +71,8 @@ fn original_endpoints_cost_one_round_trip_each() {
     assert_eq!(app.delete("/delete_user/2").status, 200);
     assert_eq!(app.get("/list_users").status, 200);
 
-    let (res, trips, executed) = measure(&app, &mut redis, || app.post_json("/create_user", &json!({ "nom": "Doe", "prenom": "John" })));
+    let (res, trips, executed) =
+        measure(&app, &mut redis, || app.post_json("/create_user", &json!({ "nom": "Doe", "prenom": "John" })));
     assert_eq!(res.status, 201);
     assert_eq!(trips, ["EVALSHA"]);
     assert_eq!(executed, stats(&[("evalsha", 1), ("incr", 1), ("set", 1), ("zadd", 1)]));
@@ -79,7 +93,9 @@ fn original_endpoints_cost_one_round_trip_each() {
     // The user, its index entry, and its (here empty) session index.
     assert_eq!(executed, stats(&[("del", 2), ("evalsha", 1), ("get", 1), ("zrange", 1), ("zrem", 1)]));
 
-    let (res, trips, executed) = measure(&app, &mut redis, || app.post_json("/create_session", &json!({ "session_id": "s1", "data": { "a": 1 } })));
+    let (res, trips, executed) = measure(&app, &mut redis, || {
+        app.post_json("/create_session", &json!({ "session_id": "s1", "data": { "a": 1 } }))
+    });
     assert_eq!(res.status, 201);
     assert_eq!(trips, ["SET"]);
     assert_eq!(executed, stats(&[("set", 1)]));
@@ -94,10 +110,11 @@ fn original_endpoints_cost_one_round_trip_each() {
 fn requests_rejected_at_the_edge_never_touch_redis() {
     let Some(app) = TestApp::spawn_observed(&[]) else { return };
     let mut redis = app.redis().unwrap();
-    // Only the API token is read.
+    // Only the configuration is read (for the API token).
     let (res, trips, executed) = measure_with(&app, &mut redis, 1, || app.get("/get_user/abc"));
     assert_eq!((res.status, trips.len(), executed.len()), (404, 0, 0));
-    let (res, trips, executed) = measure_with(&app, &mut redis, 1, || app.post_json("/create_user", &json!({ "nom": "" })));
+    let (res, trips, executed) =
+        measure_with(&app, &mut redis, 1, || app.post_json("/create_user", &json!({ "nom": "" })));
     assert_eq!((res.status, trips.len(), executed.len()), (400, 0, 0));
     let (res, trips, executed) = measure_with(&app, &mut redis, 1, || app.send(app.request("PUT", "/list_users")));
     assert_eq!((res.status, trips.len(), executed.len()), (405, 0, 0));
@@ -108,10 +125,12 @@ fn an_empty_script_cache_costs_one_extra_eval() {
     let Some(app) = TestApp::spawn_observed(&[]) else { return };
     let mut redis = app.redis().unwrap();
     redis::cmd("SCRIPT").arg("FLUSH").exec(&mut redis).unwrap();
-    let (res, trips, _) = measure(&app, &mut redis, || app.post_json("/create_user", &json!({ "nom": "A", "prenom": "B" })));
+    let (res, trips, _) =
+        measure(&app, &mut redis, || app.post_json("/create_user", &json!({ "nom": "A", "prenom": "B" })));
     assert_eq!(res.status, 201);
     assert_eq!(trips, ["EVALSHA", "EVAL"]);
-    let (res, trips, _) = measure(&app, &mut redis, || app.post_json("/create_user", &json!({ "nom": "C", "prenom": "D" })));
+    let (res, trips, _) =
+        measure(&app, &mut redis, || app.post_json("/create_user", &json!({ "nom": "C", "prenom": "D" })));
     assert_eq!(res.status, 201);
     assert_eq!(trips, ["EVALSHA"]);
 }
@@ -137,40 +156,89 @@ fn v1_endpoints_cost_one_round_trip_each() {
     ] {
         assert!(res.status < 300, "{}", res.text());
     }
-    let one_trip = |expected: &[(&str, u64)], (res, trips, executed): (TestResponse, Vec<String>, BTreeMap<String, u64>)| {
+    let one_trip = |expected: &[(&str, u64)],
+                    (res, trips, executed): (TestResponse, Vec<String>, BTreeMap<String, u64>)| {
         assert!(res.status < 300, "{}", res.text());
         assert_eq!(trips, ["EVALSHA"], "{}", res.text());
         assert_eq!(executed, stats(expected));
         res
     };
 
-    let user = one_trip(&[("evalsha", 1), ("incr", 1), ("set", 1), ("zadd", 1)],
-        measure(&app, &mut redis, || app.post_json("/v1/users", &json!({ "nom": "Doe", "prenom": "John" })))).json();
+    let user = one_trip(
+        &[("evalsha", 1), ("incr", 1), ("set", 1), ("zadd", 1)],
+        measure(&app, &mut redis, || app.post_json("/v1/users", &json!({ "nom": "Doe", "prenom": "John" }))),
+    )
+    .json();
     let path = format!("/v1/users/{}", user["id"]);
 
     let (res, trips, executed) = measure(&app, &mut redis, || app.get(&path));
     assert_eq!((res.status, trips, executed), (200, vec!["GET".to_owned()], stats(&[("get", 1)])));
 
-    one_trip(&[("evalsha", 1), ("get", 1), ("set", 1)],
-        measure(&app, &mut redis, || app.send(app.request("PATCH", &path).json(&json!({ "nom": "Roe" })))));
-    one_trip(&[("evalsha", 1), ("mget", 1), ("zrangebyscore", 1)], measure(&app, &mut redis, || app.get("/v1/users?limit=10")));
+    one_trip(
+        &[("evalsha", 1), ("get", 1), ("set", 1)],
+        measure(&app, &mut redis, || app.send(app.request("PATCH", &path).json(&json!({ "nom": "Roe" })))),
+    );
+    one_trip(
+        &[("evalsha", 1), ("mget", 1), ("zrangebyscore", 1)],
+        measure(&app, &mut redis, || app.get("/v1/users?limit=10")),
+    );
 
     // Creating a session for a user: the existence check, the two keys with their expiry, and the
-    // user's index with its clean-up, all in the one script. Without ttl_seconds the default TTL
-    // variable is read too (three variables).
+    // user's index with its clean-up, all in the one script. The default TTL comes with the one
+    // `config` variable.
     let session = one_trip(
-        &[("evalsha", 1), ("exists", 1), ("set", 1), ("del", 1), ("hset", 1), ("pexpire", 1), ("time", 1), ("zremrangebyscore", 1), ("zadd", 1), ("zrange", 1), ("pexpireat", 1)],
-        measure_with(&app, &mut redis, 3, || app.post_json("/v1/sessions", &json!({ "user_id": user["id"] }))),
-    ).json();
+        &[
+            ("evalsha", 1),
+            ("exists", 1),
+            ("set", 1),
+            ("del", 1),
+            ("hset", 1),
+            ("pexpire", 1),
+            ("time", 1),
+            ("zremrangebyscore", 1),
+            ("zadd", 1),
+            ("zrange", 1),
+            ("pexpireat", 1),
+        ],
+        measure_with(&app, &mut redis, 1, || app.post_json("/v1/sessions", &json!({ "user_id": user["id"] }))),
+    )
+    .json();
     let session_path = format!("/v1/sessions/{}", session["id"].as_str().unwrap());
-    one_trip(&[("evalsha", 1), ("get", 1), ("hmget", 1), ("pttl", 1)], measure(&app, &mut redis, || app.get(&session_path)));
-    one_trip(&[("evalsha", 1), ("get", 2), ("pttl", 2), ("set", 1), ("hmget", 1)],
-        measure(&app, &mut redis, || app.send(app.request("PATCH", &session_path).json(&json!({ "data": { "a": 1 } })))));
-    one_trip(&[("evalsha", 1), ("time", 1), ("zremrangebyscore", 1), ("zrange", 1), ("exists", 1), ("get", 1), ("hmget", 1), ("pttl", 1)],
-        measure(&app, &mut redis, || app.get(&format!("{path}/sessions"))));
-    one_trip(&[("evalsha", 1), ("hget", 1), ("del", 2), ("zrem", 1)], measure(&app, &mut redis, || app.delete(&session_path)));
-    one_trip(&[("evalsha", 1), ("exists", 1), ("zrange", 1), ("del", 1)], measure(&app, &mut redis, || app.delete(&format!("{path}/sessions"))));
-    one_trip(&[("evalsha", 1), ("get", 1), ("del", 2), ("zrem", 1), ("zrange", 1)], measure(&app, &mut redis, || app.delete(&path)));
+    one_trip(
+        &[("evalsha", 1), ("get", 1), ("hmget", 1), ("pttl", 1)],
+        measure(&app, &mut redis, || app.get(&session_path)),
+    );
+    one_trip(
+        &[("evalsha", 1), ("get", 2), ("pttl", 2), ("set", 1), ("hmget", 1)],
+        measure(&app, &mut redis, || {
+            app.send(app.request("PATCH", &session_path).json(&json!({ "data": { "a": 1 } })))
+        }),
+    );
+    one_trip(
+        &[
+            ("evalsha", 1),
+            ("time", 1),
+            ("zremrangebyscore", 1),
+            ("zrange", 1),
+            ("exists", 1),
+            ("get", 1),
+            ("hmget", 1),
+            ("pttl", 1),
+        ],
+        measure(&app, &mut redis, || app.get(&format!("{path}/sessions"))),
+    );
+    one_trip(
+        &[("evalsha", 1), ("hget", 1), ("del", 2), ("zrem", 1)],
+        measure(&app, &mut redis, || app.delete(&session_path)),
+    );
+    one_trip(
+        &[("evalsha", 1), ("exists", 1), ("zrange", 1), ("del", 1)],
+        measure(&app, &mut redis, || app.delete(&format!("{path}/sessions"))),
+    );
+    one_trip(
+        &[("evalsha", 1), ("get", 1), ("del", 2), ("zrem", 1), ("zrange", 1)],
+        measure(&app, &mut redis, || app.delete(&path)),
+    );
 
     let (res, trips, executed) = measure_with(&app, &mut redis, 1, || app.get("/healthz"));
     assert_eq!((res.status, trips, executed), (200, vec!["PING".to_owned()], stats(&[("ping", 1)])));

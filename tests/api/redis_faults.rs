@@ -23,7 +23,9 @@ fn down_then_back_without_restarting_the_app() {
     assert_eq!(app.post_json("/v1/users", &json!({ "nom": "A", "prenom": "B" })).status, 201);
 
     redis.stop();
-    for res in [app.get("/v1/users"), app.post_json("/v1/users", &json!({ "nom": "A", "prenom": "B" })), app.get("/healthz")] {
+    for res in
+        [app.get("/v1/users"), app.post_json("/v1/users", &json!({ "nom": "A", "prenom": "B" })), app.get("/healthz")]
+    {
         assert_problem(&res, 503);
         assert_eq!(res.header("retry-after"), Some("1"));
     }
@@ -54,7 +56,8 @@ fn down_at_start_then_up_without_restarting_the_app() {
 
     redis.restart().unwrap();
     assert_eq!(app.get("/healthz").status, 200);
-    app.post_json("/create_user", &json!({ "nom": "A", "prenom": "B" })).assert(201, json!({ "message": "Utilisateur créé", "user_id": 1 }));
+    app.post_json("/create_user", &json!({ "nom": "A", "prenom": "B" }))
+        .assert(201, json!({ "message": "Utilisateur créé", "user_id": 1 }));
 }
 
 #[test]
@@ -71,7 +74,8 @@ fn a_crash_mid_load_leaves_no_half_applied_write() {
                 let mut n = 0;
                 while !stop.load(Ordering::Relaxed) && n < 2000 {
                     n += 1;
-                    let res = app.post_json("/v1/users", &json!({ "nom": format!("c{client}"), "prenom": format!("{n}") }));
+                    let res =
+                        app.post_json("/v1/users", &json!({ "nom": format!("c{client}"), "prenom": format!("{n}") }));
                     statuses.lock().unwrap().insert(res.status);
                     if res.status == 201 {
                         let id = res.json()["id"].as_u64().unwrap();
@@ -95,9 +99,23 @@ fn a_crash_mid_load_leaves_no_half_applied_write() {
     let acknowledged = acknowledged.into_inner().unwrap();
     assert!(!acknowledged.is_empty());
     let mut conn = redis::Client::open(redis.url()).unwrap().get_connection().unwrap();
-    let indexed: BTreeSet<u64> = redis::cmd("ZRANGE").arg("users:index").arg(0).arg(-1).query::<Vec<u64>>(&mut conn).unwrap().into_iter().collect();
-    let stored: BTreeSet<u64> = redis::cmd("SCAN").cursor_arg(0).arg("MATCH").arg("user:*").arg("COUNT").arg(1000).clone()
-        .iter::<String>(&mut conn).unwrap()
+    let indexed: BTreeSet<u64> = redis::cmd("ZRANGE")
+        .arg("users:index")
+        .arg(0)
+        .arg(-1)
+        .query::<Vec<u64>>(&mut conn)
+        .unwrap()
+        .into_iter()
+        .collect();
+    let stored: BTreeSet<u64> = redis::cmd("SCAN")
+        .cursor_arg(0)
+        .arg("MATCH")
+        .arg("user:*")
+        .arg("COUNT")
+        .arg(1000)
+        .clone()
+        .iter::<String>(&mut conn)
+        .unwrap()
         .filter_map(|k| k.strip_prefix("user:")?.parse().ok())
         .collect();
     assert_eq!(indexed, stored, "every user indexed, every index entry a user: no script half-applied");
@@ -107,7 +125,8 @@ fn a_crash_mid_load_leaves_no_half_applied_write() {
     let counter: u64 = redis::cmd("GET").arg("user_id_counter").query(&mut conn).unwrap();
     assert!(stored.iter().all(|id| *id <= counter), "no id above the counter");
     // Sessions: every index entry's owner exists.
-    let indexes: Vec<String> = redis::cmd("SCAN").cursor_arg(0).arg("MATCH").arg("user_sessions:*").clone().iter(&mut conn).unwrap().collect();
+    let indexes: Vec<String> =
+        redis::cmd("SCAN").cursor_arg(0).arg("MATCH").arg("user_sessions:*").clone().iter(&mut conn).unwrap().collect();
     for index in indexes {
         let uid: u64 = index["user_sessions:".len()..].parse().unwrap();
         assert!(stored.contains(&uid), "{index} without its user");
@@ -121,7 +140,9 @@ fn a_crash_mid_load_leaves_no_half_applied_write() {
 fn a_password_protected_redis_works_and_the_password_never_shows() {
     let redis = RedisServer::start_with_args(&["--requirepass", "pa55-w0rd"]).unwrap();
     let address = redis.url();
-    let app_with_password = |password| TestApp::spawn_private(&[("SPIN_VARIABLE_REDIS_ADDRESS", &address), ("SPIN_VARIABLE_REDIS_PASSWORD", password)]);
+    let app_with_password = |password| {
+        TestApp::spawn_private(&[("SPIN_VARIABLE_REDIS_ADDRESS", &address), ("SPIN_VARIABLE_REDIS_PASSWORD", password)])
+    };
     let Some(app) = app_with_password("pa55-w0rd") else { return };
     let res = app.post_json("/v1/users", &json!({ "nom": "A", "prenom": "B" }));
     assert_eq!(res.status, 201, "{}", res.text());

@@ -28,11 +28,17 @@ fn create_and_read_a_session() {
     let id = session["id"].as_str().unwrap();
     assert!(is_session_id(id), "{id}");
     assert_eq!(res.header("location"), Some(format!("/v1/sessions/{id}").as_str()));
-    assert_eq!((&session["user_id"], &session["data"], &session["ttl_seconds"]), (&user["id"], &json!({ "theme": "sombre" }), &json!(3600)));
+    assert_eq!(
+        (&session["user_id"], &session["data"], &session["ttl_seconds"]),
+        (&user["id"], &json!({ "theme": "sombre" }), &json!(3600))
+    );
     assert!(session["created_at"].is_string() && session["expires_at"].is_string());
 
     let got = app.get(&format!("/v1/sessions/{id}")).json();
-    assert_eq!((&got["id"], &got["user_id"], &got["data"], &got["created_at"]), (&session["id"], &user["id"], &session["data"], &session["created_at"]));
+    assert_eq!(
+        (&got["id"], &got["user_id"], &got["data"], &got["created_at"]),
+        (&session["id"], &user["id"], &session["data"], &session["created_at"])
+    );
     let ttl = got["ttl_seconds"].as_u64().unwrap();
     assert!((3590..=3600).contains(&ttl), "{ttl}");
 }
@@ -41,7 +47,10 @@ fn create_and_read_a_session() {
 fn defaults_and_anonymous_sessions() {
     let app = TestApp::spawn();
     let session = create_session(&app, &json!({}));
-    assert_eq!((&session["user_id"], &session["data"], &session["ttl_seconds"]), (&Value::Null, &json!({}), &json!(3600)));
+    assert_eq!(
+        (&session["user_id"], &session["data"], &session["ttl_seconds"]),
+        (&Value::Null, &json!({}), &json!(3600))
+    );
     let session = create_session(&app, &json!({ "user_id": null, "data": [1, "two"], "ttl_seconds": 60 }));
     assert_eq!(session["ttl_seconds"], 60);
     let got = app.get(&format!("/v1/sessions/{}", session["id"].as_str().unwrap())).json();
@@ -51,7 +60,12 @@ fn defaults_and_anonymous_sessions() {
 
 #[test]
 fn ttl_default_and_bound_come_from_variables() {
-    let Some(app) = TestApp::spawn_private(&[("SPIN_VARIABLE_SESSION_TTL_SECONDS", "120"), ("SPIN_VARIABLE_SESSION_MAX_TTL_SECONDS", "600")]) else { return };
+    let Some(app) = TestApp::spawn_private(&[
+        ("SPIN_VARIABLE_SESSION_TTL_SECONDS", "120"),
+        ("SPIN_VARIABLE_SESSION_MAX_TTL_SECONDS", "600"),
+    ]) else {
+        return;
+    };
     assert_eq!(create_session(&app, &json!({}))["ttl_seconds"], 120);
     assert_eq!(create_session(&app, &json!({ "ttl_seconds": 600 }))["ttl_seconds"], 600);
     assert_problem(&app.post_json("/v1/sessions", &json!({ "ttl_seconds": 601 })), 422);
@@ -131,11 +145,17 @@ fn list_and_revoke_a_users_sessions() {
     let user = create_user(&app, "Doe", "John");
     let other = create_user(&app, "Roe", "Jane");
     let ids: HashSet<String> = (0..3)
-        .map(|i| create_session(&app, &json!({ "user_id": user["id"], "data": { "device": i } }))["id"].as_str().unwrap().to_owned())
+        .map(|i| {
+            create_session(&app, &json!({ "user_id": user["id"], "data": { "device": i } }))["id"]
+                .as_str()
+                .unwrap()
+                .to_owned()
+        })
         .collect();
     let others = create_session(&app, &json!({ "user_id": other["id"] }));
     let listed = app.get(&format!("/v1/users/{}/sessions", user["id"])).json();
-    let listed_ids: HashSet<String> = listed["items"].as_array().unwrap().iter().map(|s| s["id"].as_str().unwrap().to_owned()).collect();
+    let listed_ids: HashSet<String> =
+        listed["items"].as_array().unwrap().iter().map(|s| s["id"].as_str().unwrap().to_owned()).collect();
     assert_eq!(listed_ids, ids);
     assert!(listed["items"].as_array().unwrap().iter().all(|s| s["user_id"] == user["id"]));
 
@@ -160,7 +180,11 @@ fn deleting_a_user_deletes_its_sessions() {
     assert_problem(&app.get(&format!("/v1/sessions/{id}")), 404);
     app.get(&format!("/get_session/{id}")).assert(404, json!({ "error": "Session introuvable ou expirée" }));
     if let Some(mut redis) = app.redis() {
-        let exists: u32 = redis::cmd("EXISTS").arg(format!("session_meta:{id}")).arg(format!("user_sessions:{}", user["id"])).query(&mut redis).unwrap();
+        let exists: u32 = redis::cmd("EXISTS")
+            .arg(format!("session_meta:{id}"))
+            .arg(format!("user_sessions:{}", user["id"]))
+            .query(&mut redis)
+            .unwrap();
         assert_eq!(exists, 0);
     }
 }
@@ -176,7 +200,10 @@ fn expired_sessions_vanish_everywhere_and_leave_no_index_entries() {
     let index = format!("user_sessions:{}", user["id"]);
     assert_problem(&app.get(&format!("/v1/sessions/{}", short["id"].as_str().unwrap())), 404);
     let listed = app.get(&format!("/v1/users/{}/sessions", user["id"])).json();
-    assert_eq!(listed["items"].as_array().unwrap().iter().map(|s| s["id"].clone()).collect::<Vec<_>>(), vec![long["id"].clone()]);
+    assert_eq!(
+        listed["items"].as_array().unwrap().iter().map(|s| s["id"].clone()).collect::<Vec<_>>(),
+        vec![long["id"].clone()]
+    );
     let members: Vec<String> = redis::cmd("ZRANGE").arg(&index).arg(0).arg(-1).query(&mut redis).unwrap();
     assert_eq!(members, vec![long["id"].as_str().unwrap().to_owned()], "the expired entry was cleaned");
 }
@@ -186,7 +213,8 @@ fn both_session_apis_read_each_others_sessions() {
     let app = TestApp::spawn();
     // Original → v1.
     let id = unique("legacy");
-    app.post_json("/create_session", &json!({ "session_id": id, "data": { "x": 1 } })).assert(201, json!({ "message": "Session enregistrée" }));
+    app.post_json("/create_session", &json!({ "session_id": id, "data": { "x": 1 } }))
+        .assert(201, json!({ "message": "Session enregistrée" }));
     let got = app.get(&format!("/v1/sessions/{id}")).json();
     assert_eq!((&got["data"], &got["user_id"], &got["created_at"]), (&json!({ "x": 1 }), &Value::Null, &Value::Null));
     assert!(got["ttl_seconds"].as_u64().unwrap() <= 3600);
@@ -195,7 +223,8 @@ fn both_session_apis_read_each_others_sessions() {
     app.get(&format!("/get_session/{}", session["id"].as_str().unwrap())).assert(200, json!({ "y": [2] }));
     // The original API rewriting a v1 session keeps it readable by both.
     let v1_id = session["id"].as_str().unwrap();
-    app.post_json("/create_session", &json!({ "session_id": v1_id, "data": { "z": 3 } })).assert(201, json!({ "message": "Session enregistrée" }));
+    app.post_json("/create_session", &json!({ "session_id": v1_id, "data": { "z": 3 } }))
+        .assert(201, json!({ "message": "Session enregistrée" }));
     assert_eq!(app.get(&format!("/v1/sessions/{v1_id}")).json()["data"], json!({ "z": 3 }));
     // A v1 delete removes an original session too.
     assert_eq!(app.delete(&format!("/v1/sessions/{id}")).status, 204);
@@ -205,7 +234,9 @@ fn both_session_apis_read_each_others_sessions() {
 #[test]
 fn generated_ids_are_distinct_and_well_formed() {
     let app = TestApp::spawn();
-    let ids: HashSet<String> = (0..200).map(|_| create_session(&app, &json!({ "ttl_seconds": 5 }))["id"].as_str().unwrap().to_owned()).collect();
+    let ids: HashSet<String> = (0..200)
+        .map(|_| create_session(&app, &json!({ "ttl_seconds": 5 }))["id"].as_str().unwrap().to_owned())
+        .collect();
     assert_eq!(ids.len(), 200);
     assert!(ids.iter().all(|id| is_session_id(id) && id.len() == 32));
 }
@@ -237,4 +268,20 @@ fn ten_thousand_generated_ids_are_distinct_and_well_formed() {
         let chars: HashSet<u8> = ids.iter().map(|id| id.as_bytes()[position]).collect();
         assert_eq!(chars.len(), 64, "position {position}");
     }
+}
+
+/// JSON Schema counts `60.0` as an integer, and so does the service (schemathesis sent
+/// `"ttl_seconds": 3461.0`); a fraction is still refused.
+#[test]
+fn whole_numbers_written_as_floats_are_integers() {
+    let app = TestApp::spawn();
+    let user = create_user(&app, "Doe", "John");
+    let uid = user["id"].as_u64().unwrap();
+    let session = create_session(&app, &json!({ "user_id": uid as f64, "ttl_seconds": 3461.0 }));
+    assert_eq!((&session["user_id"], &session["ttl_seconds"]), (&user["id"], &json!(3461)));
+    let path = format!("/v1/sessions/{}", session["id"].as_str().unwrap());
+    let res = app.send(app.request("PATCH", &path).json(&json!({ "ttl_seconds": 60.0 })));
+    assert_eq!((res.status, res.json()["ttl_seconds"].clone()), (200, json!(60)));
+    let res = app.post_json("/v1/sessions", &json!({ "ttl_seconds": 60.5 }));
+    assert_problem(&res, 422);
 }

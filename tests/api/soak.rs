@@ -16,7 +16,11 @@ use crate::helpers::{env_number, TestApp};
 /// The host's per-request records are cleared before each reading: they grow by design.
 fn rss_kib() -> u64 {
     let status = std::fs::read_to_string("/proc/self/status").unwrap_or_default();
-    status.lines().find_map(|l| l.strip_prefix("VmRSS:")).and_then(|v| v.trim().trim_end_matches("kB").trim().parse().ok()).unwrap_or(0)
+    status
+        .lines()
+        .find_map(|l| l.strip_prefix("VmRSS:"))
+        .and_then(|v| v.trim().trim_end_matches("kB").trim().parse().ok())
+        .unwrap_or(0)
 }
 
 /// Many clients on a mixed workload for a fixed time; then every acknowledged write is checked and
@@ -42,15 +46,21 @@ fn soak() {
                 while started.elapsed() < Duration::from_secs(seconds) {
                     n += 1;
                     let res = match n % 10 {
-                        0 | 1 | 2 => {
-                            let res = app.post_json("/v1/users", &json!({ "nom": format!("soak{client}"), "prenom": format!("{n}") }));
+                        0..=2 => {
+                            let res = app.post_json(
+                                "/v1/users",
+                                &json!({ "nom": format!("soak{client}"), "prenom": format!("{n}") }),
+                            );
                             if res.status == 201 {
                                 mine.push(res.json()["id"].as_u64().unwrap());
                             }
                             res
                         }
                         3 => match mine.first() {
-                            Some(id) => app.send(app.request("PATCH", &format!("/v1/users/{id}")).json(&json!({ "prenom": format!("p{n}") }))),
+                            Some(id) => app.send(
+                                app.request("PATCH", &format!("/v1/users/{id}"))
+                                    .json(&json!({ "prenom": format!("p{n}") })),
+                            ),
                             None => app.get("/healthz"),
                         },
                         4 if mine.len() > 5 => {

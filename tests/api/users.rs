@@ -67,7 +67,10 @@ fn a_flask_user_has_null_timestamps() {
     let mut redis = app.redis().unwrap();
     redis::cmd("SET").arg("user:41").arg(r#"{"id": 41, "nom": "Old", "prenom": "Timer"}"#).exec(&mut redis).unwrap();
     let res = app.get("/v1/users/41");
-    assert_eq!(res.json(), json!({ "id": 41, "nom": "Old", "prenom": "Timer", "created_at": null, "updated_at": null }));
+    assert_eq!(
+        res.json(),
+        json!({ "id": 41, "nom": "Old", "prenom": "Timer", "created_at": null, "updated_at": null })
+    );
     // And it can be patched: the record gains updated_at, keeps its id.
     let res = patch(&app, "/v1/users/41", &json!({ "prenom": "New" }), res.header("etag"));
     assert_eq!(res.status, 200, "{}", res.text());
@@ -164,7 +167,9 @@ fn invalid_bodies_are_rejected_and_write_nothing() {
         let res = app.send(app.request(method, path).json(&body));
         assert_problem(&res, status);
     }
-    for (body, content_type, status) in [("{", "application/json", 400), ("{\"nom\":\"A\",\"prenom\":\"B\"}", "text/plain", 415)] {
+    for (body, content_type, status) in
+        [("{", "application/json", 400), ("{\"nom\":\"A\",\"prenom\":\"B\"}", "text/plain", 415)]
+    {
         let res = app.send(app.request("POST", "/v1/users").header("content-type", content_type).body(body));
         assert_problem(&res, status);
     }
@@ -208,7 +213,9 @@ fn pages_walk_every_user_once_in_ascending_order() {
 #[test]
 fn bad_limits_and_cursors_are_400() {
     let app = TestApp::spawn();
-    for query in ["limit=0", "limit=1001", "limit=-1", "limit=abc", "limit=", "cursor=%%%", "cursor=bm90LWEtbnVtYmVy", "cursor="] {
+    for query in
+        ["limit=0", "limit=1001", "limit=-1", "limit=abc", "limit=", "cursor=%%%", "cursor=bm90LWEtbnVtYmVy", "cursor="]
+    {
         assert_problem(&app.get(&format!("/v1/users?{query}")), 400);
     }
     assert_eq!(app.get("/v1/users?limit=1000").status, 200);

@@ -204,14 +204,22 @@ impl TestApp {
             Backend::External => unreachable!("observe needs a private app"),
         };
         let variable_gets = variable_gets_from_resolutions(&variables_resolved, activity.opens);
-        Observation { response, redis_opens: activity.opens, round_trips: activity.round_trips, variable_gets, variables_resolved }
+        Observation {
+            response,
+            redis_opens: activity.opens,
+            round_trips: activity.round_trips,
+            variable_gets,
+            variables_resolved,
+        }
     }
 
     /// Traps (and panics) so far: the test host sees them happen; under real Spin they show in
     /// Spin's output or the component's stderr log. Empty for an external app, which cannot tell.
     pub fn traps(&self) -> Vec<String> {
         match &self.backend {
-            Backend::TestHost(server) => server.requests().iter().filter(|r| r.trapped).map(|r| format!("{} {}", r.method, r.path)).collect(),
+            Backend::TestHost(server) => {
+                server.requests().iter().filter(|r| r.trapped).map(|r| format!("{} {}", r.method, r.path)).collect()
+            }
             Backend::RealSpin(spin) => spin.traps(),
             Backend::External => Vec::new(),
         }
@@ -260,10 +268,10 @@ fn variable_gets_from_resolutions(resolved: &BTreeMap<String, u32>, opens: u64) 
     let mut explained: BTreeMap<String, u32> = BTreeMap::new();
     let mut gets = 0;
     for (name, refs) in &references {
-        let witness = refs
-            .iter()
-            .find(|r| references.iter().filter(|(_, other)| other.contains(r)).count() == 1)
-            .unwrap_or_else(|| panic!("component variable {name} shares every variable it names: cannot count its lookups"));
+        let witness =
+            refs.iter().find(|r| references.iter().filter(|(_, other)| other.contains(r)).count() == 1).unwrap_or_else(
+                || panic!("component variable {name} shares every variable it names: cannot count its lookups"),
+            );
         let n = asked.get(witness).copied().unwrap_or(0) / refs.iter().filter(|r| *r == witness).count() as u32;
         for r in refs {
             *explained.entry(r.clone()).or_default() += n;
@@ -276,10 +284,7 @@ fn variable_gets_from_resolutions(resolved: &BTreeMap<String, u32>, opens: u64) 
 }
 
 fn client() -> Client {
-    Client::builder()
-        .timeout(std::time::Duration::from_secs(30))
-        .build()
-        .expect("building the HTTP client")
+    Client::builder().timeout(std::time::Duration::from_secs(30)).build().expect("building the HTTP client")
 }
 
 /// A response read to the end, easy to assert on.
@@ -352,22 +357,14 @@ pub fn walk_users(app: &TestApp, limit: u32) -> Vec<u64> {
 pub fn unique(prefix: &str) -> String {
     use std::sync::atomic::{AtomicU64, Ordering};
     static N: AtomicU64 = AtomicU64::new(0);
-    let nanos = std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .unwrap()
-        .as_nanos();
+    let nanos = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap().as_nanos();
     format!("{prefix}-{}-{nanos}-{}", std::process::id(), N.fetch_add(1, Ordering::Relaxed))
 }
 
 /// The number of keys in the app's Redis database and a dump of their types and values, to prove
 /// that a rejected request wrote nothing. Uses SCAN, never KEYS.
 pub fn redis_snapshot(conn: &mut redis::Connection) -> Vec<(String, String, String)> {
-    let mut keys: Vec<String> = redis::cmd("SCAN")
-        .cursor_arg(0)
-        .clone()
-        .iter(conn)
-        .expect("SCAN")
-        .collect();
+    let mut keys: Vec<String> = redis::cmd("SCAN").cursor_arg(0).clone().iter(conn).expect("SCAN").collect();
     keys.sort();
     keys.into_iter()
         .map(|k| {

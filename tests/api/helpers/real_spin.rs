@@ -123,7 +123,8 @@ pub fn free_port() -> u16 {
 pub fn scratch_dir(what: &str) -> PathBuf {
     use std::sync::atomic::AtomicU64;
     static N: AtomicU64 = AtomicU64::new(0);
-    let dir = std::env::temp_dir().join(format!("uss-{what}-{}-{}", std::process::id(), N.fetch_add(1, Ordering::Relaxed)));
+    let dir =
+        std::env::temp_dir().join(format!("uss-{what}-{}-{}", std::process::id(), N.fetch_add(1, Ordering::Relaxed)));
     std::fs::create_dir_all(&dir).unwrap();
     dir
 }
@@ -140,7 +141,13 @@ impl SpinUp {
 
     /// Starts `spin up -f <from>` (a manifest, or a registry reference with `extra_args` such as
     /// `--insecure`) with this Spin binary.
-    pub fn start_from(spin: &Path, from: &str, extra_args: &[&str], env: &[(&str, &str)], count_variables: bool) -> SpinUp {
+    pub fn start_from(
+        spin: &Path,
+        from: &str,
+        extra_args: &[&str],
+        env: &[(&str, &str)],
+        count_variables: bool,
+    ) -> SpinUp {
         // Only on demand: Spin's Vault provider builds an HTTP client for every lookup, which
         // costs milliseconds of CPU, many times per request.
         let variables = count_variables.then(VariableCounter::start);
@@ -151,7 +158,10 @@ impl SpinUp {
             // knows nothing and counts the questions.
             let runtime_config = dir.join("runtime-config.toml");
             let providers = match &variables {
-                Some(counter) => format!("[[config_provider]]\ntype = \"vault\"\nurl = \"{}\"\ntoken = \"unused\"\nmount = \"secret\"\n", counter.url()),
+                Some(counter) => format!(
+                    "[[config_provider]]\ntype = \"vault\"\nurl = \"{}\"\ntoken = \"unused\"\nmount = \"secret\"\n",
+                    counter.url()
+                ),
                 None => String::new(),
             };
             std::fs::write(&runtime_config, providers).unwrap();
@@ -313,7 +323,10 @@ fn answer_lookups(stream: TcpStream, counts: &Mutex<BTreeMap<String, u32>>) {
         *counts.lock().unwrap().entry(name.to_owned()).or_default() += 1;
         // One write: a head and a body in two small writes meet Nagle and delayed ACKs (40 ms).
         let body = r#"{"errors":[]}"#;
-        let answer = format!("HTTP/1.1 404 Not Found\r\ncontent-type: application/json\r\ncontent-length: {}\r\n\r\n{body}", body.len());
+        let answer = format!(
+            "HTTP/1.1 404 Not Found\r\ncontent-type: application/json\r\ncontent-length: {}\r\n\r\n{body}",
+            body.len()
+        );
         if writer.write_all(answer.as_bytes()).is_err() {
             return;
         }

@@ -74,11 +74,8 @@ impl RedisObserver {
     pub fn connect(port: u16) -> RedisObserver {
         let mut control = connect(port);
         let client_info = command(&mut control, &["CLIENT", "INFO"]);
-        let control_addr = client_info
-            .split(' ')
-            .find_map(|kv| kv.strip_prefix("addr="))
-            .expect("addr in CLIENT INFO")
-            .to_owned();
+        let control_addr =
+            client_info.split(' ').find_map(|kv| kv.strip_prefix("addr=")).expect("addr in CLIENT INFO").to_owned();
         let mut monitor = connect(port);
         monitor.get_mut().write_all(b"MONITOR\r\n").unwrap();
         let mut ok = String::new();
@@ -139,8 +136,14 @@ mod tests {
 
     #[test]
     fn monitor_lines_are_read_as_client_and_command() {
-        assert_eq!(parse_monitor_line(r#"1700000000.123456 [0 127.0.0.1:5000] "get" "user:1""#), Some(("127.0.0.1:5000", "GET".to_owned())));
-        assert_eq!(parse_monitor_line(r#"1700000000.123456 [0 lua] "zadd" "k" "1" "m""#), Some(("lua", "ZADD".to_owned())));
+        assert_eq!(
+            parse_monitor_line(r#"1700000000.123456 [0 127.0.0.1:5000] "get" "user:1""#),
+            Some(("127.0.0.1:5000", "GET".to_owned()))
+        );
+        assert_eq!(
+            parse_monitor_line(r#"1700000000.123456 [0 lua] "zadd" "k" "1" "m""#),
+            Some(("lua", "ZADD".to_owned()))
+        );
         assert_eq!(parse_monitor_line("OK"), None);
     }
 }

@@ -58,7 +58,12 @@ fn plain(status: u16, text: &'static str) -> hyper::Response<HyperOutgoingBody> 
     hyper::Response::builder().status(status).body(body).unwrap()
 }
 
-async fn handle(shared: Arc<Shared>, req: hyper::Request<Incoming>, client: SocketAddr, local: Option<SocketAddr>) -> hyper::Response<HyperOutgoingBody> {
+async fn handle(
+    shared: Arc<Shared>,
+    req: hyper::Request<Incoming>,
+    client: SocketAddr,
+    local: Option<SocketAddr>,
+) -> hyper::Response<HyperOutgoingBody> {
     let path = req.uri().path().to_owned();
     let prefix = shared.component_route().to_owned();
     let matches = if shared.route.ends_with("/...") {
@@ -80,11 +85,19 @@ async fn handle(shared: Arc<Shared>, req: hyper::Request<Incoming>, client: Sock
 }
 
 /// Runs one request in a fresh instance. The record is completed when the instance is done.
-async fn run_instance(shared: &Arc<Shared>, req: hyper::Request<Incoming>, mut record: RequestRecord, client: SocketAddr, local: Option<SocketAddr>) -> Result<hyper::Response<HyperOutgoingBody>> {
+async fn run_instance(
+    shared: &Arc<Shared>,
+    req: hyper::Request<Incoming>,
+    mut record: RequestRecord,
+    client: SocketAddr,
+    local: Option<SocketAddr>,
+) -> Result<hyper::Response<HyperOutgoingBody>> {
     let req = with_spin_headers(shared, req, client, local)?;
-    let mut store = Store::new(shared.pre.engine(), InstanceState::new(shared.config.clone(), RequestRecord::default()));
+    let mut store =
+        Store::new(shared.pre.engine(), InstanceState::new(shared.config.clone(), RequestRecord::default()));
     let (sender, receiver) = tokio::sync::oneshot::channel();
-    let incoming = store.data_mut().http().new_incoming_request(Scheme::Http, req).map_err(|e| anyhow::anyhow!("{e:?}"))?;
+    let incoming =
+        store.data_mut().http().new_incoming_request(Scheme::Http, req).map_err(|e| anyhow::anyhow!("{e:?}"))?;
     let out = store.data_mut().http().new_response_outparam(sender).map_err(|e| anyhow::anyhow!("{e:?}"))?;
     let pre = shared.pre.clone();
     // From here on the record is always completed, by the finisher below.
@@ -134,7 +147,12 @@ async fn run_instance(shared: &Arc<Shared>, req: hyper::Request<Incoming>, mut r
 
 /// Rewrites the request as Spin hands it to the component: an absolute URI, no `host` header, and
 /// the `spin-*` headers (crates/trigger-http; observed values in shared/SPIN-FACTS.md).
-fn with_spin_headers(shared: &Shared, req: hyper::Request<Incoming>, client: SocketAddr, local: Option<SocketAddr>) -> Result<hyper::Request<Incoming>> {
+fn with_spin_headers(
+    shared: &Shared,
+    req: hyper::Request<Incoming>,
+    client: SocketAddr,
+    local: Option<SocketAddr>,
+) -> Result<hyper::Request<Incoming>> {
     let (mut parts, body) = req.into_parts();
     let authority = parts
         .headers

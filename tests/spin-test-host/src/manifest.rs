@@ -94,9 +94,7 @@ impl Manifest {
         let triggers: Vec<&RawTrigger> = raw
             .trigger
             .iter()
-            .flat_map(|(kind, triggers)| {
-                if kind == "http" { triggers.iter().collect() } else { Vec::new() }
-            })
+            .flat_map(|(kind, triggers)| if kind == "http" { triggers.iter().collect() } else { Vec::new() })
             .collect();
         let [trigger] = triggers.as_slice() else {
             bail!("this test host serves exactly one [[trigger.http]], found {}", triggers.len());
@@ -177,6 +175,7 @@ watch = ["src/**/*.rs"]
         assert!(load(&GOOD.replace("component = \"svc\"", "component = \"nope\"")).is_err());
         assert!(load(&GOOD.replace("{ required = true, secret = true }", "{ secret = true }")).is_err());
         assert!(load(&GOOD.replace("allowed_outbound_hosts", "allowed_outbound_hostz")).is_err());
-        assert!(load(&GOOD.replace("[component.svc.variables]\nredis_address", "[component.svc.variables]\nRedis")).is_err());
+        assert!(load(&GOOD.replace("[component.svc.variables]\nredis_address", "[component.svc.variables]\nRedis"))
+            .is_err());
     }
 }

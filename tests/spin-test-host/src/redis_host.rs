@@ -66,7 +66,12 @@ impl spin_redis::HostConnection for InstanceState {
         self.table.push(RedisConnection(conn)).map_err(|_| Error::TooManyConnections)
     }
 
-    async fn publish(&mut self, conn: Resource<RedisConnection>, channel: String, payload: Vec<u8>) -> Result<(), Error> {
+    async fn publish(
+        &mut self,
+        conn: Resource<RedisConnection>,
+        channel: String,
+        payload: Vec<u8>,
+    ) -> Result<(), Error> {
         let mut c = self.connection(&conn)?;
         self.round_trip("PUBLISH");
         let () = c.publish(&channel, &payload).await.map_err(other)?;
@@ -106,7 +111,11 @@ impl spin_redis::HostConnection for InstanceState {
         let mut c = self.connection(&conn)?;
         self.round_trip("SADD");
         c.sadd(&key, &values).await.map_err(|e| {
-            if e.kind() == redis::ErrorKind::TypeError { Error::TypeError } else { other(e) }
+            if e.kind() == redis::ErrorKind::TypeError {
+                Error::TypeError
+            } else {
+                other(e)
+            }
         })
     }
 
@@ -122,7 +131,12 @@ impl spin_redis::HostConnection for InstanceState {
         c.srem(&key, &values).await.map_err(other)
     }
 
-    async fn execute(&mut self, conn: Resource<RedisConnection>, command: String, arguments: Vec<RedisParameter>) -> Result<Vec<RedisResult>, Error> {
+    async fn execute(
+        &mut self,
+        conn: Resource<RedisConnection>,
+        command: String,
+        arguments: Vec<RedisParameter>,
+    ) -> Result<Vec<RedisResult>, Error> {
         let mut c = self.connection(&conn)?;
         self.round_trip(&command);
         let mut cmd = redis::cmd(&command);

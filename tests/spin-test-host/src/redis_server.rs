@@ -43,7 +43,8 @@ impl RedisServer {
             let port = free_port()?;
             let dir = std::env::temp_dir().join(format!("spin-test-host-redis-{}-{port}", std::process::id()));
             std::fs::create_dir_all(&dir)?;
-            let mut server = RedisServer { port, dir, args: extra.iter().map(|s| s.to_string()).collect(), tls, wrapper: None };
+            let mut server =
+                RedisServer { port, dir, args: extra.iter().map(|s| s.to_string()).collect(), tls, wrapper: None };
             match server.launch() {
                 Ok(()) => return Ok(server),
                 Err(e) => last_error = Some(e),
@@ -57,22 +58,33 @@ impl RedisServer {
             self.make_certificate()?;
             let (cert, key) = (self.ca_file().display().to_string(), self.dir.join("key.pem").display().to_string());
             vec![
-                "--port".to_owned(), "0".to_owned(),
-                "--tls-port".to_owned(), self.port.to_string(),
-                "--tls-cert-file".to_owned(), cert.clone(),
-                "--tls-key-file".to_owned(), key,
-                "--tls-ca-cert-file".to_owned(), cert,
-                "--tls-auth-clients".to_owned(), "no".to_owned(),
+                "--port".to_owned(),
+                "0".to_owned(),
+                "--tls-port".to_owned(),
+                self.port.to_string(),
+                "--tls-cert-file".to_owned(),
+                cert.clone(),
+                "--tls-key-file".to_owned(),
+                key,
+                "--tls-ca-cert-file".to_owned(),
+                cert,
+                "--tls-auth-clients".to_owned(),
+                "no".to_owned(),
             ]
         } else {
             vec!["--port".to_owned(), self.port.to_string()]
         };
         args.extend([
-            "--bind".to_owned(), "127.0.0.1".to_owned(),
-            "--save".to_owned(), String::new(),
-            "--dir".to_owned(), self.dir.display().to_string(),
-            "--logfile".to_owned(), String::new(),
-            "--loglevel".to_owned(), "warning".to_owned(),
+            "--bind".to_owned(),
+            "127.0.0.1".to_owned(),
+            "--save".to_owned(),
+            String::new(),
+            "--dir".to_owned(),
+            self.dir.display().to_string(),
+            "--logfile".to_owned(),
+            String::new(),
+            "--loglevel".to_owned(),
+            "warning".to_owned(),
         ]);
         if !self.args.iter().any(|a| a == "--appendonly") {
             args.extend(["--appendonly".to_owned(), "no".to_owned()]);
@@ -113,8 +125,10 @@ impl RedisServer {
         let status = Command::new("openssl")
             .args(["req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "2", "-subj", "/CN=127.0.0.1"])
             .args(["-addext", "subjectAltName=IP:127.0.0.1"])
-            .arg("-keyout").arg(self.dir.join("key.pem"))
-            .arg("-out").arg(self.ca_file())
+            .arg("-keyout")
+            .arg(self.dir.join("key.pem"))
+            .arg("-out")
+            .arg(self.ca_file())
             .stdout(Stdio::null())
             .stderr(Stdio::null())
             .status()
@@ -147,7 +161,11 @@ impl RedisServer {
     }
 
     fn scheme(&self) -> &'static str {
-        if self.tls { "rediss" } else { "redis" }
+        if self.tls {
+            "rediss"
+        } else {
+            "redis"
+        }
     }
 
     pub fn port(&self) -> u16 {

@@ -16,7 +16,9 @@ pub fn check_name(name: &str) -> Result<()> {
         && !name.ends_with('_')
         && !name.contains("__");
     if !ok {
-        bail!("invalid variable name {name:?}: lowercase letters, digits and single underscores, starting with a letter");
+        bail!(
+            "invalid variable name {name:?}: lowercase letters, digits and single underscores, starting with a letter"
+        );
     }
     Ok(())
 }
@@ -61,7 +63,10 @@ impl Resolver {
             out.push_str(&rest[..start]);
             let Some(end) = rest[start..].find("}}") else { bail!("unclosed '{{{{' in template {template:?}") };
             let name = rest[start + 2..start + end].trim();
-            let value = self.app.get(name).ok_or_else(|| anyhow::anyhow!("template {template:?} names undefined variable {name:?}"))?;
+            let value = self
+                .app
+                .get(name)
+                .ok_or_else(|| anyhow::anyhow!("template {template:?} names undefined variable {name:?}"))?;
             out.push_str(value);
             rest = &rest[start + end + 2..];
         }
@@ -97,15 +102,28 @@ mod tests {
     use crate::manifest::AppVariable;
 
     fn manifest() -> Manifest {
-        let var = |default: Option<&str>| AppVariable { default: default.map(str::to_owned), required: default.is_none(), secret: false, description: None };
+        let var = |default: Option<&str>| AppVariable {
+            default: default.map(str::to_owned),
+            required: default.is_none(),
+            secret: false,
+            description: None,
+        };
         Manifest {
             dir: ".".into(),
-            variables: [("redis_address".to_owned(), var(Some("redis://127.0.0.1:6379"))), ("port".to_owned(), var(Some("1")))].into(),
+            variables: [
+                ("redis_address".to_owned(), var(Some("redis://127.0.0.1:6379"))),
+                ("port".to_owned(), var(Some("1"))),
+            ]
+            .into(),
             component_id: "c".into(),
             route: "/...".into(),
             source: "x.wasm".into(),
             allowed_outbound_hosts: vec![],
-            component_variables: [("redis_address".to_owned(), "{{ redis_address }}".to_owned()), ("mixed".to_owned(), "a{{port}}b{{ port }}".to_owned())].into(),
+            component_variables: [
+                ("redis_address".to_owned(), "{{ redis_address }}".to_owned()),
+                ("mixed".to_owned(), "a{{port}}b{{ port }}".to_owned()),
+            ]
+            .into(),
             build: None,
         }
     }
@@ -126,7 +144,8 @@ mod tests {
     #[test]
     fn required_variables_must_be_set() {
         let mut m = manifest();
-        m.variables.insert("token".into(), AppVariable { default: None, required: true, secret: true, description: None });
+        m.variables
+            .insert("token".into(), AppVariable { default: None, required: true, secret: true, description: None });
         assert!(Resolver::new(&m, &BTreeMap::new()).is_err());
         let env = [("SPIN_VARIABLE_TOKEN".to_owned(), "t".to_owned())].into();
         assert!(Resolver::new(&m, &env).is_ok());
