@@ -5,7 +5,7 @@ use std::sync::OnceLock;
 
 use reqwest::blocking::{Client, RequestBuilder, Response};
 use serde_json::Value;
-use spin_test_host::{App, RedisServer, RequestRecord, Server};
+use spin_test_host::{App, Manifest, RedisServer, RequestRecord, Server};
 
 /// The service under test, reached over HTTP, with its Redis when the test may look inside.
 pub struct TestApp {
@@ -105,6 +105,29 @@ impl TestApp {
     /// What the test host saw of each request (Redis round trips, traps); `None` for an external app.
     pub fn host_records(&self) -> Option<Vec<RequestRecord>> {
         self.server.as_ref().map(Server::requests)
+    }
+
+    /// Everything the component has written to its stdout so far (its access log): the test host's
+    /// per-server `<component>_stdout.txt`, or for an external app (`APP_URL`) the one in the
+    /// directory `APP_LOG_DIR` names (`spin up --log-dir`, `.spin/logs` by default); `None` when
+    /// that is not set.
+    pub fn component_stdout(&self) -> Option<String> {
+        self.component_log("stdout")
+    }
+
+    /// Everything the component has written to its stderr so far, found as `component_stdout`.
+    pub fn component_stderr(&self) -> Option<String> {
+        self.component_log("stderr")
+    }
+
+    fn component_log(&self, stream: &str) -> Option<String> {
+        let dir = match &self.server {
+            Some(server) => server.log_dir().to_owned(),
+            None => PathBuf::from(std::env::var_os("APP_LOG_DIR")?),
+        };
+        let manifest = Manifest::load(&manifest_path()).expect("reading spin.toml");
+        let file = dir.join(format!("{}_{stream}.txt", manifest.component_id));
+        Some(std::fs::read_to_string(&file).unwrap_or_else(|e| panic!("reading {}: {e}", file.display())))
     }
 
     pub fn clear_host_records(&self) {

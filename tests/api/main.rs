@@ -15,6 +15,7 @@ mod original_users;
 mod properties;
 mod redis_cost;
 mod redis_faults;
+mod request_log;
 mod sessions;
 mod soak;
 mod users;
