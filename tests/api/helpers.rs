@@ -127,7 +127,8 @@ impl TestApp {
         };
         let manifest = Manifest::load(&manifest_path()).expect("reading spin.toml");
         let file = dir.join(format!("{}_{stream}.txt", manifest.component_id));
-        Some(std::fs::read_to_string(&file).unwrap_or_else(|e| panic!("reading {}: {e}", file.display())))
+        // A log file not created yet holds nothing so far.
+        Some(std::fs::read_to_string(&file).unwrap_or_default())
     }
 
     pub fn clear_host_records(&self) {
