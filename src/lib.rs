@@ -1,7 +1,9 @@
 //! A user-and-session service: a Spin HTTP component backed by Redis.
 //!
 //! This file is the entry point and the route table. Each resource's handlers live in their own
-//! module; `store` owns every Redis key and script; `error` turns failures into responses.
+//! module; `store` owns every Redis key and script; `error` turns failures into responses. The
+//! entry point wraps them all: every response gets its `X-Request-Id` (`request_id`) and every
+//! request one access-log line (`access_log`), here and nowhere else.
 
 mod access_log;
 mod admin;
@@ -74,6 +76,7 @@ const ROUTES: &[Route] = &[
 #[cfg_attr(target_arch = "wasm32", spin_sdk::http_component)]
 #[cfg_attr(not(target_arch = "wasm32"), allow(dead_code))]
 fn handle(req: Request) -> Response {
+    // The log's duration runs on the monotonic clock; its time is the wall clock's.
     let started = Instant::now();
     let time = clock::now();
     let request_id = RequestId::of(&req);
