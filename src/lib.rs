@@ -1,8 +1,11 @@
 //! A user-and-session service: a Spin HTTP component backed by Redis.
 //!
 //! This file is the entry point and the route table. Each resource's handlers live in their own
-//! module; `store` owns every Redis key and script; `error` turns failures into responses.
+//! module; `store` owns every Redis key and script; `error` turns failures into responses. The
+//! entry point wraps them all: every response gets its `X-Request-Id` (`request_id`) and every
+//! request one access-log line (`access_log`), here and nowhere else.
 
+mod access_log;
 mod admin;
 mod auth;
 mod base64url;
@@ -14,6 +17,7 @@ mod json;
 mod legacy;
 mod openapi;
 mod request;
+mod request_id;
 mod response;
 mod routing;
 mod sessions;
@@ -23,10 +27,14 @@ mod users;
 #[cfg(fuzzing)]
 pub mod fuzzing;
 
+use std::time::Instant;
+
 use spin_sdk::http::{Method, Request, Response};
 
+use crate::access_log::Entry;
 use crate::config::Config;
 use crate::error::{ApiError, Dialect};
+use crate::request_id::RequestId;
 use crate::routing::{Handler, Route};
 
 const fn route(path: &'static str, dialect: Dialect, methods: &'static [(Method, Handler)]) -> Route {
@@ -68,15 +76,39 @@ const ROUTES: &[Route] = &[
 #[cfg_attr(target_arch = "wasm32", spin_sdk::http_component)]
 #[cfg_attr(not(target_arch = "wasm32"), allow(dead_code))]
 fn handle(req: Request) -> Response {
+    // The log's duration runs on the monotonic clock; its time is the wall clock's.
+    let started = Instant::now();
+    let time = clock::now();
+    let request_id = RequestId::of(&req);
+    let (route, mut response) = respond(&req);
+    response.set_header("x-request-id", request_id.as_str());
+    let template = route.map(Route::template);
+    Entry {
+        time: &time,
+        request_id: request_id.as_str(),
+        method: req.method(),
+        route: template.as_deref(),
+        status: *response.status(),
+        duration_us: started.elapsed().as_micros().try_into().unwrap_or(u64::MAX),
+        redis_round_trips: store::round_trips(),
+    }
+    .write();
+    response
+}
+
+/// The response to a request, and the route that answered it (`None` when no route matched).
+fn respond(req: &Request) -> (Option<&'static Route>, Response) {
     // Routing uses `spin-path-info` (the path below the trigger route), so the app also works when
     // mounted under a prefix such as `/api/...`.
     let Some(path) = req.header("spin-path-info").and_then(|v| v.as_str()) else {
         eprintln!("no spin-path-info header: the trigger route must end in /...");
-        return Response::new(500, ());
+        return (None, Response::new(500, ()));
     };
     match routing::find(ROUTES, path) {
-        Some((route, param)) => dispatch(&req, route, param).unwrap_or_else(|e| e.into_response(route.dialect)),
-        None => ApiError::NotFound("no resource at this path".into()).into_response(Problem),
+        Some((route, param)) => {
+            (Some(route), dispatch(req, route, param).unwrap_or_else(|e| e.into_response(route.dialect)))
+        }
+        None => (None, ApiError::NotFound("no resource at this path".into()).into_response(Problem)),
     }
 }
 
@@ -119,12 +151,7 @@ mod tests {
             .iter()
             .flat_map(|r| {
                 // `/get_user/:id` in the router is `/get_user/{id}` in OpenAPI.
-                let path = r
-                    .path
-                    .split('/')
-                    .map(|seg| seg.strip_prefix(':').map(|p| format!("{{{p}}}")).unwrap_or(seg.to_owned()))
-                    .collect::<Vec<_>>()
-                    .join("/");
+                let path = r.template();
                 r.methods.iter().map(move |(m, _)| (path.clone(), m.to_string()))
             })
             .collect();

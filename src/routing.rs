@@ -29,6 +29,26 @@ impl Route {
         names.join(", ")
     }
 
+    /// The path as an OpenAPI template, `/get_user/{id}` for `/get_user/:id`: what the access log
+    /// names instead of the path.
+    pub fn template(&self) -> String {
+        let mut template = String::with_capacity(self.path.len() + 1);
+        for (i, segment) in self.path.split('/').enumerate() {
+            if i > 0 {
+                template.push('/');
+            }
+            match segment.strip_prefix(':') {
+                Some(name) => {
+                    template.push('{');
+                    template.push_str(name);
+                    template.push('}');
+                }
+                None => template.push_str(segment),
+            }
+        }
+        template
+    }
+
     /// The handler for `method`, if this path takes it.
     pub fn handler(&self, method: &Method) -> Option<Handler> {
         self.methods.iter().find(|(m, _)| m == method).map(|(_, handler)| *handler)

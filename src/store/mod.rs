@@ -16,7 +16,9 @@ mod users;
 pub use sessions::{Session, SessionUpdate};
 pub use users::{read_record, Precondition, User, UserPatch, UserRecord, WriteOutcome};
 
-use spin_sdk::redis::{self, Connection, RedisParameter, RedisResult};
+use std::sync::atomic::{AtomicU32, Ordering};
+
+use spin_sdk::redis::{self, RedisParameter, RedisResult};
 
 /// What can go wrong talking to Redis, as far as the client of this service is concerned.
 #[derive(Debug)]
@@ -30,6 +32,35 @@ pub enum StoreError {
 /// An open connection to the service's Redis database.
 pub struct Store {
     conn: Connection,
+}
+
+/// Redis commands sent so far by this instance, i.e. by this request: Spin makes a fresh instance
+/// for every request, so the count starts at zero with each one.
+static ROUND_TRIPS: AtomicU32 = AtomicU32::new(0);
+
+/// The Redis round trips this request has made so far (for the access log).
+pub fn round_trips() -> u32 {
+    ROUND_TRIPS.load(Ordering::Relaxed)
+}
+
+/// Spin's connection, through which every command of the store passes: the one place that sends
+/// commands, so the one place that counts them.
+struct Connection(redis::Connection);
+
+impl Connection {
+    fn open(address: &str) -> Result<Connection, redis::Error> {
+        redis::Connection::open(address).map(Connection)
+    }
+
+    fn execute(&self, command: &str, params: &[RedisParameter]) -> Result<Vec<RedisResult>, redis::Error> {
+        ROUND_TRIPS.fetch_add(1, Ordering::Relaxed);
+        self.0.execute(command, params)
+    }
+
+    fn get(&self, key: &str) -> Result<Option<Vec<u8>>, redis::Error> {
+        ROUND_TRIPS.fetch_add(1, Ordering::Relaxed);
+        self.0.get(key)
+    }
 }
 
 /// A Lua script run with `EVALSHA`, falling back to `EVAL`.

@@ -17,6 +17,7 @@ mod properties;
 mod real_spin_facts;
 mod redis_cost;
 mod redis_faults;
+mod request_log;
 mod sessions;
 mod soak;
 mod users;

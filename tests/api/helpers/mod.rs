@@ -225,6 +225,30 @@ impl TestApp {
         }
     }
 
+    /// Everything the component has written to its stdout so far (its access log): the test
+    /// host's per-server `<component>_stdout.txt`, real Spin's in its `--log-dir`, or for an
+    /// external app (`APP_URL`) the one in the directory `APP_LOG_DIR` names (`spin up
+    /// --log-dir`, `.spin/logs` by default); `None` when that is not set.
+    pub fn component_stdout(&self) -> Option<String> {
+        self.component_log("stdout")
+    }
+
+    /// Everything the component has written to its stderr so far, found as `component_stdout`.
+    pub fn component_stderr(&self) -> Option<String> {
+        self.component_log("stderr")
+    }
+
+    fn component_log(&self, stream: &str) -> Option<String> {
+        let dir = match &self.backend {
+            Backend::TestHost(server) => server.log_dir().to_owned(),
+            Backend::RealSpin(spin) => spin.log_dir(),
+            Backend::External => PathBuf::from(std::env::var_os("APP_LOG_DIR")?),
+        };
+        let file = dir.join(format!("{}_{stream}.txt", manifest().component_id));
+        // A log file not created yet holds nothing so far.
+        Some(std::fs::read_to_string(&file).unwrap_or_default())
+    }
+
     pub fn clear_host_records(&self) {
         if let Backend::TestHost(server) = &self.backend {
             server.clear_requests();

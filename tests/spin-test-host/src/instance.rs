@@ -3,6 +3,7 @@
 use std::sync::Arc;
 
 use wasmtime::component::ResourceTable;
+use wasmtime_wasi::cli::OutputFile;
 use wasmtime_wasi::{WasiCtx, WasiCtxView, WasiView};
 use wasmtime_wasi_http::{WasiHttpCtx, WasiHttpCtxView, WasiHttpView};
 
@@ -10,10 +11,13 @@ use crate::allowed_hosts::AllowedHost;
 use crate::variables::Resolver;
 use crate::RequestRecord;
 
-/// What every instance of one `serve` shares: resolved variables and allowed hosts.
+/// What every instance of one `serve` shares: resolved variables, allowed hosts, and the files the
+/// component's stdout and stderr go to.
 pub struct ServeConfig {
     pub resolver: Resolver,
     pub allowed_hosts: Vec<AllowedHost>,
+    pub stdout: OutputFile,
+    pub stderr: OutputFile,
 }
 
 pub struct InstanceState {
@@ -26,9 +30,10 @@ pub struct InstanceState {
 
 impl InstanceState {
     pub fn new(app: Arc<ServeConfig>, record: RequestRecord) -> InstanceState {
-        // Like Spin: no environment, no arguments, no files, no sockets; stdout and stderr go to
-        // the host's (Spin writes them to .spin/logs).
-        let wasi = WasiCtx::builder().inherit_stdout().inherit_stderr().build();
+        // Like Spin: no environment, no arguments, no files, no sockets; stdout and stderr go to the
+        // server's `<component>_stdout.txt` and `<component>_stderr.txt`, as Spin writes them to
+        // `.spin/logs/` (or `--log-dir`).
+        let wasi = WasiCtx::builder().stdout(app.stdout.clone()).stderr(app.stderr.clone()).build();
         InstanceState { wasi, http: WasiHttpCtx::new(), table: ResourceTable::new(), app, record }
     }
 }

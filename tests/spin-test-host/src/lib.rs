@@ -21,7 +21,7 @@ mod variables;
 
 use std::collections::BTreeMap;
 use std::net::SocketAddr;
-use std::path::Path;
+use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex, OnceLock};
 use std::time::{Duration, Instant};
@@ -134,9 +134,20 @@ impl App {
             .map(|entry| resolver.expand(entry).and_then(|e| allowed_hosts::AllowedHost::parse(&e)))
             .collect::<Result<Vec<_>>>()
             .context("allowed_outbound_hosts")?;
+        let log_dir = new_log_dir()?;
+        let log = |stream: &str| -> Result<wasmtime_wasi::cli::OutputFile> {
+            let path = log_dir.join(format!("{}_{stream}.txt", self.manifest.component_id));
+            let file = std::fs::OpenOptions::new()
+                .create(true)
+                .append(true)
+                .open(&path)
+                .with_context(|| format!("creating {}", path.display()))?;
+            Ok(wasmtime_wasi::cli::OutputFile::new(file))
+        };
+        let (stdout, stderr) = (log("stdout")?, log("stderr")?);
         let shared = Arc::new(http_server::Shared {
             pre: self.pre.clone(),
-            config: Arc::new(ServeConfig { resolver, allowed_hosts }),
+            config: Arc::new(ServeConfig { resolver, allowed_hosts, stdout, stderr }),
             route: self.manifest.route.clone(),
             records: Mutex::new(Vec::new()),
             in_flight: AtomicUsize::new(0),
@@ -144,8 +155,21 @@ impl App {
         let listener = runtime().block_on(tokio::net::TcpListener::bind(addr))?;
         let local = listener.local_addr()?;
         let task = runtime().spawn(http_server::accept_loop(listener, shared.clone()));
-        Ok(Server { addr: local, shared, task })
+        Ok(Server { addr: local, shared, task, log_dir })
     }
+}
+
+/// A fresh, empty directory for one server's component logs (Spin's `--log-dir`), removed with it.
+fn new_log_dir() -> Result<PathBuf> {
+    static N: AtomicUsize = AtomicUsize::new(0);
+    let dir = std::env::temp_dir().join(format!(
+        "spin-test-host-logs-{}-{}",
+        std::process::id(),
+        N.fetch_add(1, Ordering::Relaxed)
+    ));
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(&dir).with_context(|| format!("creating {}", dir.display()))?;
+    Ok(dir)
 }
 
 /// A running server; dropping it stops accepting connections.
@@ -153,6 +177,7 @@ pub struct Server {
     addr: SocketAddr,
     shared: Arc<http_server::Shared>,
     task: tokio::task::JoinHandle<()>,
+    log_dir: PathBuf,
 }
 
 impl Server {
@@ -173,6 +198,13 @@ impl Server {
         self.shared.records.lock().unwrap().clear();
     }
 
+    /// Where the component's stdout and stderr go, as `<component>_stdout.txt` and
+    /// `<component>_stderr.txt` (Spin's `--log-dir`; Spin's default is `.spin/logs/`). Waits for the requests still in flight, as `requests` does.
+    pub fn log_dir(&self) -> &Path {
+        self.wait_for_in_flight();
+        &self.log_dir
+    }
+
     /// A response reaches the client before its instance has finished, so records lag a little.
     fn wait_for_in_flight(&self) {
         let deadline = Instant::now() + Duration::from_secs(10);
@@ -190,5 +222,6 @@ impl Server {
 impl Drop for Server {
     fn drop(&mut self) {
         self.task.abort();
+        let _ = std::fs::remove_dir_all(&self.log_dir);
     }
 }

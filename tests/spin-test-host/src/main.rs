@@ -26,6 +26,7 @@ fn main() -> Result<()> {
     }
     let app = App::load(&manifest)?;
     let server = app.serve_on(listen.parse().context("--listen")?, &[])?;
+    println!("Logging component stdio to {:?}", server.log_dir());
     println!("Serving {}", server.url());
     println!("Available Routes:");
     println!("  {}: {}{}", app.manifest().component_id, server.url(), app.manifest().route);

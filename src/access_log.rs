@@ -1,0 +1,129 @@
+//! The access log: one JSON line per request on the component's stdout, which Spin writes to
+//! `.spin/logs/<component>_stdout.txt` (or `--log-dir`) and a platform collects from there.
+//!
+//! A line holds only what is safe to keep: the route *template* (`/v1/sessions/{id}`), never the
+//! path, which may carry a session token; no query, header or body. It is built into one string
+//! and written in one call, without a JSON tree: every request pays for it.
+//!
+//! ```text
+//! {"time":"2026-11-26T01:30:00.123456Z","request_id":"4f1c…","method":"GET","route":"/v1/sessions/{id}","status":200,"duration_us":412,"redis_round_trips":1}
+//! ```
+
+use std::fmt::Write as _;
+use std::io::Write as _;
+
+use spin_sdk::http::Method;
+
+/// What the log says about one request.
+pub struct Entry<'a> {
+    /// When the request arrived, RFC 3339 in UTC.
+    pub time: &'a str,
+    /// The request id (see `request_id`): printable ASCII without spaces.
+    pub request_id: &'a str,
+    pub method: &'a Method,
+    /// The route template in OpenAPI style; `None` when no route matched.
+    pub route: Option<&'a str>,
+    pub status: u16,
+    /// From arrival to the response being ready, on the host's monotonic clock.
+    pub duration_us: u64,
+    /// Redis commands sent (each a round trip).
+    pub redis_round_trips: u32,
+}
+
+impl Entry<'_> {
+    /// The log line, newline included.
+    pub fn line(&self) -> String {
+        let mut line = String::with_capacity(256);
+        line.push_str("{\"time\":\"");
+        line.push_str(self.time);
+        line.push_str("\",\"request_id\":");
+        push_json_string(&mut line, self.request_id);
+        line.push_str(",\"method\":\"");
+        line.push_str(method_name(self.method));
+        line.push_str("\",\"route\":");
+        match self.route {
+            Some(route) => push_json_string(&mut line, route),
+            None => line.push_str("null"),
+        }
+        let _ = writeln!(
+            line,
+            ",\"status\":{},\"duration_us\":{},\"redis_round_trips\":{}}}",
+            self.status, self.duration_us, self.redis_round_trips
+        );
+        line
+    }
+
+    /// Writes the line to stdout in one call. A log that cannot be written does not fail the request.
+    pub fn write(&self) {
+        let _ = std::io::stdout().lock().write_all(self.line().as_bytes());
+    }
+}
+
+/// A method's name; a method outside HTTP's usual ones is `OTHER` (its name is client input).
+fn method_name(method: &Method) -> &'static str {
+    match method {
+        Method::Get => "GET",
+        Method::Post => "POST",
+        Method::Put => "PUT",
+        Method::Delete => "DELETE",
+        Method::Patch => "PATCH",
+        Method::Head => "HEAD",
+        Method::Options => "OPTIONS",
+        Method::Connect => "CONNECT",
+        Method::Trace => "TRACE",
+        Method::Other(_) => "OTHER",
+    }
+}
+
+/// A JSON string of ASCII text (request ids and route templates are nothing else); any other
+/// character is written as `?`, which cannot happen for the values this module is given.
+fn push_json_string(line: &mut String, text: &str) {
+    line.push('"');
+    for c in text.chars() {
+        match c {
+            '"' | '\\' => {
+                line.push('\\');
+                line.push(c);
+            }
+            ' '..='~' => line.push(c),
+            _ => line.push('?'),
+        }
+    }
+    line.push('"');
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_line_is_one_json_object() {
+        let entry = Entry {
+            time: "2026-11-26T01:30:00.123456Z",
+            request_id: "a\"b\\c",
+            method: &Method::Get,
+            route: Some("/v1/sessions/{id}"),
+            status: 200,
+            duration_us: 412,
+            redis_round_trips: 1,
+        };
+        let line = entry.line();
+        assert!(line.ends_with("}\n") && line.matches('\n').count() == 1, "{line}");
+        let value: serde_json::Value = serde_json::from_str(&line).expect("JSON");
+        assert_eq!(
+            value,
+            serde_json::json!({
+                "time": "2026-11-26T01:30:00.123456Z",
+                "request_id": "a\"b\\c",
+                "method": "GET",
+                "route": "/v1/sessions/{id}",
+                "status": 200,
+                "duration_us": 412,
+                "redis_round_trips": 1,
+            })
+        );
+        let unmatched = Entry { route: None, method: &Method::Other("X".into()), ..entry };
+        let value: serde_json::Value = serde_json::from_str(&unmatched.line()).expect("JSON");
+        assert_eq!((&value["route"], &value["method"]), (&serde_json::Value::Null, &serde_json::json!("OTHER")));
+    }
+}

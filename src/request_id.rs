@@ -1,0 +1,66 @@
+//! `X-Request-Id`: the id that ties a response to its access-log line (and to the client's own
+//! logs). A client that sends a well-formed id gets it back; any other request gets a fresh one.
+
+use spin_sdk::http::Request;
+
+/// The longest client id kept, in bytes.
+pub const MAX_LEN: usize = 128;
+
+/// A request id: 1 to `MAX_LEN` bytes of printable ASCII without spaces, so it is safe to echo in
+/// a header and to write in a log line.
+pub struct RequestId(String);
+
+impl RequestId {
+    /// The client's `X-Request-Id` if it is well-formed, else a fresh id.
+    pub fn of(req: &Request) -> RequestId {
+        match req.header("x-request-id").and_then(|v| v.as_str()) {
+            Some(id) if well_formed(id) => RequestId(id.to_owned()),
+            _ => RequestId::fresh(),
+        }
+    }
+
+    /// 128 bits from the host's CSPRNG (WASI `random_get`), as 32 lowercase hex digits.
+    fn fresh() -> RequestId {
+        let mut bytes = [0u8; 16];
+        if let Err(e) = getrandom::fill(&mut bytes) {
+            // Never seen; an id from the clock still tells requests apart.
+            eprintln!("no randomness from the host for a request id: {e}");
+            let nanos = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap_or_default();
+            bytes = nanos.as_nanos().to_be_bytes();
+        }
+        const HEX: &[u8; 16] = b"0123456789abcdef";
+        let hex = bytes.iter().flat_map(|b| [HEX[usize::from(b >> 4)], HEX[usize::from(b & 0xf)]]).map(char::from);
+        RequestId(hex.collect())
+    }
+
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+}
+
+/// Whether a client's id may be kept: 1 to `MAX_LEN` bytes, each a visible ASCII character.
+fn well_formed(id: &str) -> bool {
+    (1..=MAX_LEN).contains(&id.len()) && id.bytes().all(|b| b.is_ascii_graphic())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn client_ids_are_kept_only_when_short_and_printable() {
+        for id in ["a", "req-42", "0f8fad5b-d9cb-469f-a165-70867728950e", "a\"b\\c{}", &"x".repeat(MAX_LEN)] {
+            assert!(well_formed(id), "{id:?}");
+        }
+        for id in ["", "a b", "a\tb", "a\nb", "é", "\u{7f}", &"x".repeat(MAX_LEN + 1)] {
+            assert!(!well_formed(id), "{id:?}");
+        }
+    }
+
+    #[test]
+    fn fresh_ids_are_well_formed_and_differ() {
+        let (a, b) = (RequestId::fresh(), RequestId::fresh());
+        assert_eq!(a.as_str().len(), 32);
+        assert!(well_formed(a.as_str()) && a.as_str() != b.as_str());
+    }
+}
