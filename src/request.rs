@@ -127,6 +127,12 @@ pub fn session_id_acceptable(config: &Config, id: &str) -> Result<bool, ApiError
     Ok(config::MAX_SESSION_ID_BYTES.check(config, id.len() as u64)?.is_ok())
 }
 
+/// Whether a session's public id can exist: 40 lowercase hex digits (a SHA-1, as Redis's
+/// `sha1hex` writes it).
+pub fn public_id_acceptable(id: &str) -> bool {
+    id.len() == 40 && id.bytes().all(|b| matches!(b, b'0'..=b'9' | b'a'..=b'f'))
+}
+
 /// The path the app is mounted under (`""` for Spin's `/...` route), for `Location` headers.
 /// Spin passes it as `spin-component-route`.
 pub fn base_path(req: &Request) -> &str {

@@ -108,6 +108,24 @@ pub fn revoke_sessions(_: &Request, param: &str, config: &Config) -> Result<Resp
     Ok(response::json(200, &json!({ "revoked": revoked })))
 }
 
+/// `DELETE /v1/users/<id>/sessions/<public_id>` → `204`: revokes one session from the user's
+/// listing; `404` when the user has no live session with that public id.
+pub fn revoke_session(_: &Request, param: &str, config: &Config) -> Result<Response, ApiError> {
+    let (id, public_id) = param.split_once("/sessions/").ok_or_else(no_such_session)?;
+    let id = user_id(id)?;
+    if !request::public_id_acceptable(public_id) {
+        return Err(no_such_session());
+    }
+    if !Store::open(&config.redis_url()?)?.revoke_user_session(id, public_id)? {
+        return Err(no_such_session());
+    }
+    Ok(response::no_content())
+}
+
+fn no_such_session() -> ApiError {
+    ApiError::NotFound("this user has no live session with this public id".into())
+}
+
 /// A user with its `ETag` (and `Location` when it was just created).
 fn user_response(status: u16, record: &UserRecord, location: Option<&str>) -> Result<Response, ApiError> {
     let mut res = response::json(status, &record.user()?);

@@ -13,7 +13,7 @@ mod keys;
 mod sessions;
 mod users;
 
-pub use sessions::{Session, SessionUpdate};
+pub use sessions::{public_id, Session, SessionUpdate};
 pub use users::{read_record, Precondition, User, UserPatch, UserRecord, WriteOutcome};
 
 use spin_sdk::redis::{self, Connection, RedisParameter, RedisResult};

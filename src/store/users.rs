@@ -191,6 +191,7 @@ return record
         const DELETE_USER: super::Script = script!(
             "DELETE_USER",
             lua_precondition!(),
+            lua_session_keys!(),
             lua_revoke_sessions!(),
             r#"
 local record = redis.call('GET', KEYS[1])

@@ -19,4 +19,5 @@ mod redis_cost;
 mod redis_faults;
 mod sessions;
 mod soak;
+mod token_storage;
 mod users;

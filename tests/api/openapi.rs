@@ -181,7 +181,7 @@ fn operations(doc: &Value) -> Vec<(String, String)> {
 
 /// A concrete path for a template (the ids need not exist).
 fn example_path(template: &str) -> String {
-    template.replace("{id}", "1").replace("{session_id}", "x")
+    template.replace("{id}", "1").replace("{session_id}", "x").replace("{public_id}", &"a".repeat(40))
 }
 
 #[test]
@@ -329,6 +329,12 @@ fn responses_match_the_document() {
     let us = "/v1/users/{id}/sessions";
     let listed = c.send("GET", us, &format!("{path}/sessions"), None).json();
     assert_eq!(listed["items"].as_array().map(Vec::len), Some(1));
+    let one_of_us = "/v1/users/{id}/sessions/{public_id}";
+    let revocable = c.send("POST", sessions, sessions, Some(&json!({ "user_id": user["id"] }))).json();
+    let revoke = format!("{path}/sessions/{}", revocable["public_id"].as_str().unwrap());
+    c.send("DELETE", one_of_us, &revoke, None);
+    c.send("DELETE", one_of_us, &revoke, None);
+    c.send("DELETE", one_of_us, &format!("{path}/sessions/not-a-public-id"), None);
     c.send("DELETE", s, &spath, None);
     c.send("DELETE", s, &spath, None);
     c.send("POST", sessions, sessions, Some(&json!({ "user_id": user["id"] })));
