@@ -109,6 +109,9 @@ return 'created'
     }
 
     /// Replaces a session's data and/or restarts its expiry from now; `None` when it does not exist.
+    /// A `/v1` session stored in clear by an earlier version moves under its digest on the way (it
+    /// then shows the public id of its digest), so that refreshes cannot keep a token in Redis past
+    /// the expiry it had at the upgrade.
     pub fn update_session(&self, token: &str, update: &SessionUpdate) -> Result<Option<Session>, StoreError> {
         const UPDATE_SESSION: super::Script = script!(
             "UPDATE_SESSION",
@@ -121,6 +124,20 @@ local data, ttl = ARGV[1], ARGV[2]
 local data_key, meta_key, member = locate_session()
 local current = redis.call('GET', data_key)
 if not current then return {} end
+if data_key == KEYS[3] and redis.call('EXISTS', KEYS[4]) == 1 then
+  -- A /v1 session stored in clear by an earlier version: moved under its digest, expiry and index
+  -- score kept, so that a session kept alive by refreshes does not keep its token in Redis.
+  local digest = string.sub(KEYS[1], #HASHED_SESSION + 1)
+  local uid = redis.call('HGET', KEYS[4], 'user_id')
+  redis.call('RENAME', KEYS[3], KEYS[1])
+  redis.call('RENAME', KEYS[4], KEYS[2])
+  if uid and uid ~= '' then
+    local score = redis.call('ZSCORE', USER_SESSIONS .. uid, member)
+    redis.call('ZREM', USER_SESSIONS .. uid, member)
+    if score then redis.call('ZADD', USER_SESSIONS .. uid, score, digest) end
+  end
+  data_key, meta_key, member = KEYS[1], KEYS[2], digest
+end
 if data == '' then data = current end
 if ttl == '' then
   ttl = redis.call('PTTL', data_key)

@@ -209,35 +209,75 @@ fn sessions_stored_in_clear_by_earlier_versions_keep_working_by_their_token() {
     assert_eq!(public_ids, expected);
     assert!(old.iter().all(|t| !listed.to_string().contains(t.as_str())), "{listed}");
 
-    // Patchable by token: data and a new expiry, with its index entry moved along.
+    // Patchable by token: data and a new expiry. The refresh moves it under its digest (expiry
+    // and index score kept, then extended), so a session kept alive does not keep its token in Redis.
     let res = app.send(app.request("PATCH", &path).json(&json!({ "data": { "old": false }, "ttl_seconds": 1200 })));
     assert_eq!(res.status, 200, "{}", res.text());
-    assert_eq!((&res.json()["data"], &res.json()["ttl_seconds"]), (&json!({ "old": false }), &json!(1200)));
+    let patched = res.json();
+    assert_eq!((&patched["data"], &patched["ttl_seconds"]), (&json!({ "old": false }), &json!(1200)));
+    assert_eq!(
+        (&patched["user_id"], &patched["created_at"], &patched["public_id"]),
+        (&json!(uid), &json!("2026-01-02T03:04:05Z"), &json!(sha1_hex(&digest(&old[0]))))
+    );
     assert_eq!(app.get(&path).json()["data"], json!({ "old": false }));
-    let pttl: i64 = redis::cmd("PTTL").arg(format!("session_meta:{}", old[0])).query(&mut redis).unwrap();
+    app.get(&format!("/get_session/{}", old[0])).assert(200, json!({ "old": false }));
+    let moved: u32 = redis::cmd("EXISTS")
+        .arg(format!("hashed_session:{}", digest(&old[0])))
+        .arg(format!("hashed_session_meta:{}", digest(&old[0])))
+        .query(&mut redis)
+        .unwrap();
+    assert_eq!(moved, 2);
+    let pttl: i64 =
+        redis::cmd("PTTL").arg(format!("hashed_session_meta:{}", digest(&old[0]))).query(&mut redis).unwrap();
     assert!(pttl > 1_100_000, "{pttl}");
-    let score: f64 = redis::cmd("ZSCORE").arg(format!("user_sessions:{uid}")).arg(&old[0]).query(&mut redis).unwrap();
+    let index = format!("user_sessions:{uid}");
+    let score: f64 = redis::cmd("ZSCORE").arg(&index).arg(digest(&old[0])).query(&mut redis).unwrap();
     let (seconds, _): (u64, u64) = redis::cmd("TIME").query(&mut redis).unwrap();
     assert!(score > (seconds * 1000 + 1_100_000) as f64, "{score}");
+    assert_nowhere(&dump_everything(&mut redis), &old[..1]);
+    // A data-only refresh moves it too, keeping its expiry.
+    let res = app.send(app.request("PATCH", &format!("/v1/sessions/{}", old[2])).json(&json!({ "data": 2 })));
+    assert_eq!((res.status, &res.json()["data"]), (200, &json!(2)));
+    let score: Option<f64> = redis::cmd("ZSCORE").arg(&index).arg(digest(&old[2])).query(&mut redis).unwrap();
+    assert!(score.is_some());
+    assert_nowhere(&dump_everything(&mut redis), &old[2..]);
 
     // Deletable by token, with its metadata and index entry.
     assert_eq!(app.delete(&path).status, 204);
     assert_problem(&app.get(&path), 404);
+    let member: Option<f64> = redis::cmd("ZSCORE").arg(&index).arg(digest(&old[0])).query(&mut redis).unwrap();
+    assert_eq!(member, None);
+    // One not refreshed, deleted by token in its old layout.
+    let untouched = &old[1];
+    let before: u32 = redis::cmd("EXISTS").arg(format!("session_meta:{untouched}")).query(&mut redis).unwrap();
+    assert_eq!(before, 1);
+
+    // Revocable by the public id its listing shows, and with the user's other sessions.
+    assert_eq!(app.delete(&format!("/v1/users/{uid}/sessions/{}", sha1_hex(untouched))).status, 204);
+    assert_problem(&app.get(&format!("/v1/sessions/{untouched}")), 404);
     let exists: u32 = redis::cmd("EXISTS")
-        .arg(format!("session:{}", old[0]))
-        .arg(format!("session_meta:{}", old[0]))
+        .arg(format!("session:{untouched}"))
+        .arg(format!("session_meta:{untouched}"))
         .query(&mut redis)
         .unwrap();
     assert_eq!(exists, 0);
-    let member: Option<f64> =
-        redis::cmd("ZSCORE").arg(format!("user_sessions:{uid}")).arg(&old[0]).query(&mut redis).unwrap();
-    assert_eq!(member, None);
-
-    // Revocable by the public id its listing shows, and with the user's other sessions.
-    assert_eq!(app.delete(&format!("/v1/users/{uid}/sessions/{}", sha1_hex(&old[1]))).status, 204);
-    assert_problem(&app.get(&format!("/v1/sessions/{}", old[1])), 404);
     let res = app.delete(&format!("/v1/users/{uid}/sessions"));
-    assert_eq!(res.json(), json!({ "revoked": 2 }), "the last old session and the new one");
+    assert_eq!(res.json(), json!({ "revoked": 2 }), "the refreshed old session and the new one");
     assert_problem(&app.get(&format!("/v1/sessions/{}", old[2])), 404);
     assert_problem(&app.get(&format!("/v1/sessions/{}", token(&fresh))), 404);
+    assert_nowhere(&dump_everything(&mut redis), &old);
+}
+
+/// An old-layout session of a user that is deleted goes with the user.
+#[test]
+fn sessions_stored_in_clear_go_with_their_user() {
+    let app = TestApp::spawn();
+    let Some(mut redis) = app.redis() else { return };
+    let user = create_user(&app, "Doe", "John");
+    let uid = user["id"].as_u64().unwrap();
+    let old = format!("OLDLAYOUTgone{}", "y".repeat(19));
+    write_old_layout_session(&mut redis, &old, uid, "{}", 600_000);
+    assert_eq!(app.delete(&format!("/v1/users/{uid}")).status, 204);
+    assert_problem(&app.get(&format!("/v1/sessions/{old}")), 404);
+    assert_nowhere(&dump_everything(&mut redis), &[old]);
 }
