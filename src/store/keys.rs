@@ -20,6 +20,10 @@
 //!   digests (43 characters), or tokens for sessions of the old layout (32 characters). It expires
 //!   with the user's last session, and expired entries are removed as scripts pass by.
 //!
+//! - `idempotency_key:<digest>`: hash `{fingerprint, record}` of a `POST /v1/users` sent with an
+//!   `Idempotency-Key` (the SHA-256 of the key, base64url): the SHA-256 of the request and the user
+//!   record it created, for 24 hours, so that a retry gets the same answer and creates nothing.
+//!
 //! A session's public id, shown in listings, is the hex SHA-1 of its index member (`redis.sha1hex`
 //! in Lua): derived from the digest, it names the session without being usable as its token.
 
@@ -34,6 +38,7 @@ const SESSION_META: &str = "session_meta:";
 const USER_SESSIONS: &str = "user_sessions:";
 const HASHED_SESSION: &str = "hashed_session:";
 const HASHED_SESSION_META: &str = "hashed_session_meta:";
+const IDEMPOTENCY_KEY: &str = "idempotency_key:";
 
 /// The prefixes scripts build keys from, in the order `lua.rs`'s prelude reads them.
 pub const PREFIXES: [&str; 6] = [USER, SESSION, SESSION_META, USER_SESSIONS, HASHED_SESSION, HASHED_SESSION_META];
@@ -58,7 +63,18 @@ pub fn session_meta(id: &str) -> String {
 /// What a `/v1` session is stored under: the SHA-256 of its token, base64url (43 characters). The
 /// token has 192 random bits, so neither a salt nor a slow hash would add anything.
 pub fn token_digest(token: &str) -> String {
-    crate::base64url::encode(&Sha256::digest(token.as_bytes()))
+    sha256_base64url(token.as_bytes())
+}
+
+/// The record of an `Idempotency-Key` of `POST /v1/users`, under the key's SHA-256 (so that any
+/// key the API accepts makes a short key name of known characters).
+pub fn idempotency_key(key: &str) -> String {
+    format!("{IDEMPOTENCY_KEY}{}", sha256_base64url(key.as_bytes()))
+}
+
+/// The SHA-256 of some bytes, base64url (43 characters).
+pub fn sha256_base64url(bytes: &[u8]) -> String {
+    crate::base64url::encode(&Sha256::digest(bytes))
 }
 
 pub fn hashed_session(digest: &str) -> String {

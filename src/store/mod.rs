@@ -14,7 +14,7 @@ mod sessions;
 mod users;
 
 pub use sessions::{public_id, Session, SessionUpdate};
-pub use users::{read_record, Precondition, User, UserPatch, UserRecord, WriteOutcome};
+pub use users::{read_record, Precondition, User, UserCreation, UserPatch, UserRecord, WriteOutcome};
 
 use spin_sdk::redis::{self, Connection, RedisParameter, RedisResult};
 

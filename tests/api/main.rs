@@ -8,6 +8,7 @@ mod access;
 mod benchmark;
 mod deploy;
 mod hostile_input;
+mod idempotency;
 mod invariants;
 mod openapi;
 mod operations;

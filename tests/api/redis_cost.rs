@@ -174,6 +174,21 @@ fn v1_endpoints_cost_one_round_trip_each() {
     .json();
     let path = format!("/v1/users/{}", user["id"]);
 
+    // With an Idempotency-Key: the key's record is read, then written with the user, in the same
+    // script; a replay only reads it.
+    let keyed = || {
+        app.send(
+            app.request("POST", "/v1/users")
+                .header("idempotency-key", "cost-1")
+                .json(&json!({ "nom": "Doe", "prenom": "Kay" })),
+        )
+    };
+    one_trip(
+        &[("evalsha", 1), ("hmget", 1), ("incr", 1), ("set", 1), ("zadd", 1), ("hset", 1), ("expire", 1)],
+        measure(&app, &mut redis, keyed),
+    );
+    one_trip(&[("evalsha", 1), ("hmget", 1)], measure(&app, &mut redis, keyed));
+
     let (res, trips, executed) = measure(&app, &mut redis, || app.get(&path));
     assert_eq!((res.status, trips, executed), (200, vec!["GET".to_owned()], stats(&[("get", 1)])));
 
