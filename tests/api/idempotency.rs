@@ -6,7 +6,7 @@ use std::sync::Barrier;
 use reqwest::header::HeaderValue;
 use serde_json::{json, Value};
 
-use crate::helpers::{assert_problem, redis_snapshot, unique, TestApp, TestResponse};
+use crate::helpers::{assert_problem, redis_snapshot, spin_bin, unique, TestApp, TestResponse};
 
 fn create_with_key(app: &TestApp, key: impl Into<HeaderValue>, body: &Value) -> TestResponse {
     app.send(app.request("POST", "/v1/users").header("idempotency-key", key.into()).json(body))
@@ -90,12 +90,20 @@ fn malformed_keys_are_400_and_write_nothing() {
         HeaderValue::from_str(&too_long).unwrap(),
         HeaderValue::from_bytes("clé".as_bytes()).unwrap(),
         HeaderValue::from_bytes(b"a\tb").unwrap(),
-        HeaderValue::from_bytes(b"\xff").unwrap(),
     ];
     for key in malformed {
         let res = create_with_key(&app, key.clone(), &body);
         assert_problem(&res, 400);
         assert!(res.json()["detail"].as_str().unwrap().contains("Idempotency-Key"), "{key:?}: {}", res.text());
+    }
+    // A value that is not UTF-8: the service answers 400 under the test host; real Spin (4.0.2)
+    // answers 500 with an empty body itself, without running the component. Nothing is written
+    // either way.
+    let res = create_with_key(&app, HeaderValue::from_bytes(b"\xff").unwrap(), &body);
+    if spin_bin().is_some() {
+        assert_eq!((res.status, res.text()), (500, String::new()), "{:?}", app.traps());
+    } else {
+        assert_problem(&res, 400);
     }
     assert_eq!(redis_snapshot(&mut redis), before);
     // The longest key and every printable character are accepted.
