@@ -20,7 +20,7 @@ use crate::store::{self, Session, SessionUpdate, Store};
 use crate::{base64url, clock, request, response};
 
 /// Random bytes in a session token: 192 bits from the host's CSPRNG, 32 URL-safe characters.
-const SESSION_ID_BYTES: usize = 24;
+const SESSION_TOKEN_BYTES: usize = 24;
 
 /// The body of `POST /v1/sessions`.
 #[derive(Deserialize)]
@@ -155,7 +155,7 @@ fn ttl_field(config: &Config, value: Option<&Value>) -> Result<Option<u64>, ApiE
 
 /// A fresh session token from the host's CSPRNG (WASI `random_get`).
 fn new_session_token() -> Result<String, ApiError> {
-    let mut bytes = [0u8; SESSION_ID_BYTES];
+    let mut bytes = [0u8; SESSION_TOKEN_BYTES];
     getrandom::fill(&mut bytes).map_err(|e| ApiError::Internal(format!("no randomness from the host: {e}")))?;
     Ok(base64url::encode(&bytes))
 }
