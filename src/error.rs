@@ -28,6 +28,9 @@ pub enum ApiError {
     /// 400: a query parameter is malformed or out of range.
     #[error("invalid query parameter `{name}`: {reason}")]
     InvalidParameter { name: &'static str, reason: String },
+    /// 400: a request header is malformed (an `Idempotency-Key` too long or not printable ASCII).
+    #[error("invalid header `{name}`: {reason}")]
+    InvalidHeader { name: &'static str, reason: String },
     /// 401: `api_token` is set and the request does not carry it as a bearer token.
     #[error("unauthorized")]
     Unauthorized,
@@ -49,6 +52,9 @@ pub enum ApiError {
     /// 422: a field is well-formed JSON but its value is not acceptable.
     #[error("invalid field `{field}`: {reason}")]
     InvalidField { field: &'static str, reason: String },
+    /// 422: the `Idempotency-Key` was used before with a different request.
+    #[error("Idempotency-Key reused with a different request")]
+    IdempotencyKeyReused,
     /// 503: Redis cannot be reached; the client may retry later.
     #[error("storage unavailable: {0}")]
     Unavailable(String),
@@ -76,11 +82,12 @@ impl ApiError {
             | ApiError::NotAnObject
             | ApiError::BadRequest(_)
             | ApiError::UnknownField(_)
-            | ApiError::InvalidParameter { .. } => 400,
+            | ApiError::InvalidParameter { .. }
+            | ApiError::InvalidHeader { .. } => 400,
             ApiError::Unauthorized => 401,
             ApiError::PreconditionFailed => 412,
             ApiError::PayloadTooLarge(_) => 413,
-            ApiError::InvalidField { .. } => 422,
+            ApiError::InvalidField { .. } | ApiError::IdempotencyKeyReused => 422,
             ApiError::NotFound(_) => 404,
             ApiError::MethodNotAllowed { .. } => 405,
             ApiError::UnsupportedMediaType => 415,
@@ -105,9 +112,11 @@ impl ApiError {
             ApiError::PayloadTooLarge(detail) => format!("Requête trop volumineuse : {detail}"),
             ApiError::InvalidField { field, reason } => format!("Champ '{field}' invalide : {reason}"),
             // Only the /v1 API raises these.
-            ApiError::UnknownField(_) | ApiError::InvalidParameter { .. } | ApiError::PreconditionFailed => {
-                self.to_string()
-            }
+            ApiError::UnknownField(_)
+            | ApiError::InvalidParameter { .. }
+            | ApiError::InvalidHeader { .. }
+            | ApiError::IdempotencyKeyReused
+            | ApiError::PreconditionFailed => self.to_string(),
         }
     }
 
@@ -117,7 +126,9 @@ impl ApiError {
             ApiError::InvalidJson(e) => ("Bad Request", format!("the request body is not valid JSON: {e}")),
             ApiError::NotAnObject => ("Bad Request", "the request body must be a JSON object".into()),
             ApiError::BadRequest(m) => ("Bad Request", m.clone()),
-            ApiError::UnknownField(_) | ApiError::InvalidParameter { .. } => ("Bad Request", self.to_string()),
+            ApiError::UnknownField(_) | ApiError::InvalidParameter { .. } | ApiError::InvalidHeader { .. } => {
+                ("Bad Request", self.to_string())
+            }
             ApiError::Unauthorized => (
                 "Unauthorized",
                 "this service requires an `Authorization: Bearer <token>` header with its API token".into(),
@@ -128,6 +139,10 @@ impl ApiError {
                 "the resource has changed since you read it: If-Match names none of its current ETags".into(),
             ),
             ApiError::InvalidField { field, reason } => ("Unprocessable Content", format!("`{field}`: {reason}")),
+            ApiError::IdempotencyKeyReused => (
+                "Unprocessable Content",
+                "this Idempotency-Key was used with a different request body; use a new key for a new request".into(),
+            ),
             ApiError::PayloadTooLarge(detail) => ("Content Too Large", detail.clone()),
             ApiError::MethodNotAllowed { allow } => ("Method Not Allowed", format!("this resource allows: {allow}")),
             ApiError::UnsupportedMediaType => {

@@ -63,6 +63,7 @@ const ROUTES: &[Route] = &[
     route("/v1/users", Problem, &[(Get, users::list), (Post, users::create)]),
     route("/v1/users/:id", Problem, &[(Get, users::get), (Patch, users::update), (Delete, users::delete)]),
     route("/v1/users/:id/sessions", Problem, &[(Get, users::list_sessions), (Delete, users::revoke_sessions)]),
+    route("/v1/users/:id/sessions/:public_id", Problem, &[(Delete, users::revoke_session)]),
     route("/v1/sessions", Problem, &[(Post, sessions::create)]),
     route("/v1/sessions/:id", Problem, &[(Get, sessions::get), (Patch, sessions::update), (Delete, sessions::delete)]),
     // Operations.

@@ -127,6 +127,32 @@ pub fn session_id_acceptable(config: &Config, id: &str) -> Result<bool, ApiError
     Ok(config::MAX_SESSION_ID_BYTES.check(config, id.len() as u64)?.is_ok())
 }
 
+/// The longest `Idempotency-Key` accepted, in bytes.
+const MAX_IDEMPOTENCY_KEY_BYTES: usize = 255;
+
+/// The `Idempotency-Key` header, if sent: 1 to 255 printable ASCII characters (space to `~`), taken
+/// as it is (a quoted structured-field string keeps its quotes); 400 otherwise.
+pub fn idempotency_key(req: &Request) -> Result<Option<&str>, ApiError> {
+    let Some(value) = req.header("idempotency-key") else {
+        return Ok(None);
+    };
+    let invalid = |reason: &str| ApiError::InvalidHeader { name: "Idempotency-Key", reason: reason.into() };
+    let key = value.as_str().ok_or_else(|| invalid("must be printable ASCII"))?;
+    if key.is_empty() || key.len() > MAX_IDEMPOTENCY_KEY_BYTES {
+        return Err(invalid("must be 1 to 255 characters long"));
+    }
+    if !key.bytes().all(|b| (b' '..=b'~').contains(&b)) {
+        return Err(invalid("must be printable ASCII"));
+    }
+    Ok(Some(key))
+}
+
+/// Whether a session's public id can exist: 40 lowercase hex digits (a SHA-1, as Redis's
+/// `sha1hex` writes it).
+pub fn public_id_acceptable(id: &str) -> bool {
+    id.len() == 40 && id.bytes().all(|b| matches!(b, b'0'..=b'9' | b'a'..=b'f'))
+}
+
 /// The path the app is mounted under (`""` for Spin's `/...` route), for `Location` headers.
 /// Spin passes it as `spin-component-route`.
 pub fn base_path(req: &Request) -> &str {

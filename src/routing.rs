@@ -9,8 +9,10 @@ use spin_sdk::http::{Method, Request, Response};
 use crate::config::Config;
 use crate::error::{ApiError, Dialect};
 
-/// A handler: the request, the path's one parameter (the `:id` of `/v1/users/:id`, raw as it came,
-/// percent-encoding kept; empty when the route has none) and the configuration.
+/// A handler: the request, the path's parameter (the `:id` of `/v1/users/:id`, raw as it came,
+/// percent-encoding kept; empty when the route has none; for a route with two, such as
+/// `/v1/users/:id/sessions/:public_id`, the raw span from the first to the last, `7/sessions/ab`)
+/// and the configuration.
 pub type Handler = fn(&Request, &str, &Config) -> Result<Response, ApiError>;
 
 /// One path of the API: its handlers by method, how its errors are written, and whether it needs
@@ -64,18 +66,21 @@ pub fn find<'r, 'p>(routes: &'r [Route], path: &'p str) -> Option<(&'r Route, &'
 /// router (`routefinder`) did: leading and trailing slashes are ignored (`/list_users/` is
 /// `/list_users`), a `:name` segment matches one segment (non-empty when it ends the pattern: the
 /// SDK's router let `/v1/users//sessions` through with an empty id), anything else matches only
-/// itself. Returns the parameter's value (empty when the pattern has none).
+/// itself. Returns the parameter's value (empty when the pattern has none), or the span of the path
+/// from its first parameter to its last.
 fn matches<'p>(pattern: &str, path: &'p str) -> Option<&'p str> {
     let mut expected = pattern.trim_matches('/').split('/');
     let mut actual = path.trim_matches('/').split('/');
-    let mut param = "";
+    // The parameters' span, as byte offsets into `path`.
+    let mut span: Option<(usize, usize)> = None;
     loop {
         match (expected.next(), actual.next()) {
-            (None, None) => return Some(param),
+            (None, None) => return Some(span.map_or("", |(start, end)| &path[start..end])),
             (Some(want), Some(got))
                 if want.starts_with(':') && (!got.is_empty() || expected.clone().next().is_some()) =>
             {
-                param = got
+                let start = got.as_ptr() as usize - path.as_ptr() as usize;
+                span = Some((span.map_or(start, |(first, _)| first), start + got.len()));
             }
             (Some(want), Some(got)) if want == got => {}
             _ => return None,
@@ -95,6 +100,7 @@ mod tests {
         assert_eq!(matches("/get_user/:id", "/get_user/a%2Fb.c"), Some("a%2Fb.c"));
         assert_eq!(matches("/v1/users/:id/sessions", "/v1/users/7/sessions/"), Some("7"));
         assert_eq!(matches("/v1/users/:id/sessions", "/v1/users//sessions"), Some(""));
+        assert_eq!(matches("/v1/users/:id/sessions/:public_id", "/v1/users/7/sessions/ab/"), Some("7/sessions/ab"));
         assert_eq!(matches("/openapi.json", "/openapi.json"), Some(""));
         for path in ["/get_user", "/get_user/", "/get_user//1", "/get_user/1/x", "/get_userx/1", "/", ""] {
             assert_eq!(matches("/get_user/:id", path), None, "{path}");

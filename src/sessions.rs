@@ -1,5 +1,13 @@
-//! `/v1/sessions`: sessions with service-generated ids that can be read, refreshed (sliding
+//! `/v1/sessions`: sessions with service-generated tokens that can be read, refreshed (sliding
 //! expiry), and revoked, optionally tied to a user.
+//!
+//! The token (the session's `id` in the API, a bearer credential) is shown once, in the `201`; the
+//! store keeps only its SHA-256 digest, so a lookup by token is a lookup by digest and no secret is
+//! ever compared here. Listings show each session's `public_id` instead, which names the session
+//! (for `DELETE /v1/users/<id>/sessions/<public_id>`) but cannot be used as a token.
+//!
+//! `POST /v1/sessions` does not honour `Idempotency-Key`: replaying its answer would mean storing
+//! the token.
 
 use serde::Deserialize;
 use serde_json::{json, Value};
@@ -8,11 +16,11 @@ use spin_sdk::http::{Request, Response};
 use crate::config::Config;
 
 use crate::error::ApiError;
-use crate::store::{Session, SessionUpdate, Store};
+use crate::store::{self, Session, SessionUpdate, Store};
 use crate::{base64url, clock, request, response};
 
-/// Random bytes in a session id: 192 bits from the host's CSPRNG, 32 URL-safe characters.
-const SESSION_ID_BYTES: usize = 24;
+/// Random bytes in a session token: 192 bits from the host's CSPRNG, 32 URL-safe characters.
+const SESSION_TOKEN_BYTES: usize = 24;
 
 /// The body of `POST /v1/sessions`.
 #[derive(Deserialize)]
@@ -53,10 +61,10 @@ pub fn create(req: &Request, _: &str, config: &Config) -> Result<Response, ApiEr
         Some(ttl) => ttl,
         None => config.session_ttl_seconds()?,
     };
-    let id = new_session_id()?;
+    let token = new_session_token()?;
     let created_at = clock::now();
     let created = Store::open(&config.redis_url()?)?.create_session(
-        &id,
+        &token,
         user_id,
         &stored_data,
         ttl_seconds * 1000,
@@ -68,9 +76,10 @@ pub fn create(req: &Request, _: &str, config: &Config) -> Result<Response, ApiEr
             reason: format!("user {} does not exist", user_id.unwrap_or_default()),
         });
     }
-    let location = format!("{}/v1/sessions/{id}", request::base_path(req));
+    let location = format!("{}/v1/sessions/{token}", request::base_path(req));
     let body = json!({
-        "id": id,
+        "id": token,
+        "public_id": store::public_id(&token),
         "user_id": user_id,
         "data": data,
         "created_at": created_at,
@@ -84,45 +93,52 @@ pub fn create(req: &Request, _: &str, config: &Config) -> Result<Response, ApiEr
 
 /// `GET /v1/sessions/<id>` → the session with its remaining `ttl_seconds`.
 pub fn get(_: &Request, param: &str, config: &Config) -> Result<Response, ApiError> {
-    let id = session_id(config, param)?;
-    let session = Store::open(&config.redis_url()?)?.get_session(&id)?.ok_or_else(not_found)?;
-    Ok(response::json(200, &session_json(&session)?))
+    let token = session_token(config, param)?;
+    let session = Store::open(&config.redis_url()?)?.get_session(&token)?.ok_or_else(not_found)?;
+    Ok(response::json(200, &with_token(session_json(&session)?, &token)))
 }
 
 /// `PATCH /v1/sessions/<id>` `{"data"?, "ttl_seconds"?}`: replaces the data and/or restarts the
 /// expiry from now (sliding sessions).
 pub fn update(req: &Request, param: &str, config: &Config) -> Result<Response, ApiError> {
-    let id = session_id(config, param)?;
+    let token = session_token(config, param)?;
     let body: SessionPatch = request::json_body(req, config)?;
     let update = SessionUpdate {
         data: body.data.as_ref().map(|data| request::session_data(config, data)).transpose()?,
         ttl_ms: ttl_field(config, body.ttl_seconds.as_ref())?.map(|s| s * 1000),
     };
-    let session = Store::open(&config.redis_url()?)?.update_session(&id, &update)?.ok_or_else(not_found)?;
-    Ok(response::json(200, &session_json(&session)?))
+    let session = Store::open(&config.redis_url()?)?.update_session(&token, &update)?.ok_or_else(not_found)?;
+    Ok(response::json(200, &with_token(session_json(&session)?, &token)))
 }
 
 /// `DELETE /v1/sessions/<id>` → `204` (log out).
 pub fn delete(_: &Request, param: &str, config: &Config) -> Result<Response, ApiError> {
-    let id = session_id(config, param)?;
-    if !Store::open(&config.redis_url()?)?.delete_session(&id)? {
+    let token = session_token(config, param)?;
+    if !Store::open(&config.redis_url()?)?.delete_session(&token)? {
         return Err(not_found());
     }
     Ok(response::no_content())
 }
 
-/// A session as the API shows it.
+/// A session as listings show it: without its token, which the service does not know.
 pub fn session_json(session: &Session) -> Result<Value, ApiError> {
     let data: Value = serde_json::from_slice(&session.data)
         .map_err(|e| ApiError::Internal(format!("stored session data is not JSON: {e}")))?;
     Ok(json!({
-        "id": session.id,
+        "public_id": session.public_id,
         "user_id": session.user_id,
         "data": data,
         "created_at": session.created_at,
         "expires_at": session.ttl_ms.map(clock::now_plus_ms),
         "ttl_seconds": session.ttl_ms.map(|ms| ms.div_ceil(1000)),
     }))
+}
+
+/// A session as the endpoints addressed by its token show it: with the token the client sent, as
+/// `id`.
+fn with_token(mut session: Value, token: &str) -> Value {
+    session["id"] = Value::String(token.to_owned());
+    session
 }
 
 /// `ttl_seconds`: absent → `None`; present → a whole number from 1 to the
@@ -137,16 +153,16 @@ fn ttl_field(config: &Config, value: Option<&Value>) -> Result<Option<u64>, ApiE
         .ok_or(ApiError::InvalidField { field: "ttl_seconds", reason: format!("must be an integer from 1 to {max}") })
 }
 
-/// A fresh session id from the host's CSPRNG (WASI `random_get`).
-fn new_session_id() -> Result<String, ApiError> {
-    let mut bytes = [0u8; SESSION_ID_BYTES];
+/// A fresh session token from the host's CSPRNG (WASI `random_get`).
+fn new_session_token() -> Result<String, ApiError> {
+    let mut bytes = [0u8; SESSION_TOKEN_BYTES];
     getrandom::fill(&mut bytes).map_err(|e| ApiError::Internal(format!("no randomness from the host: {e}")))?;
     Ok(base64url::encode(&bytes))
 }
 
-/// A session id from the path (percent-decoded): any id the original API may have written. One
-/// that cannot exist is 404 without asking Redis.
-fn session_id(config: &Config, param: &str) -> Result<String, ApiError> {
+/// A session token from the path (percent-decoded), or any id the original API may have written.
+/// One that cannot exist is 404 without asking Redis.
+fn session_token(config: &Config, param: &str) -> Result<String, ApiError> {
     let id = request::path_segment(param).ok_or_else(not_found)?;
     if !request::session_id_acceptable(config, &id)? {
         return Err(not_found());

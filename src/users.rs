@@ -6,7 +6,7 @@ use spin_sdk::http::{Request, Response};
 
 use crate::config::{self, Config};
 use crate::error::ApiError;
-use crate::store::{self, Store, User, UserPatch, UserRecord, WriteOutcome};
+use crate::store::{self, Store, User, UserCreation, UserPatch, UserRecord, WriteOutcome};
 use crate::{base64url, clock, request, response, sessions};
 
 /// Page size of `GET /v1/users` when `limit` is not given (at most `max_page_size`).
@@ -23,14 +23,28 @@ struct UserBody {
 }
 
 /// `POST /v1/users` `{"nom", "prenom"}` → `201` with `Location` and `ETag`.
+///
+/// With an `Idempotency-Key`, a retry of the same request within 24 hours gets the same answer
+/// (the user as first created, with `Idempotent-Replayed: true`) and creates nothing; the same key
+/// with another body is `422`. The key's record is written by the script that creates the user.
 pub fn create(req: &Request, _: &str, config: &Config) -> Result<Response, ApiError> {
+    let idempotency_key = request::idempotency_key(req)?;
     let body: UserBody = request::json_body(req, config)?;
     let required = |field| ApiError::InvalidField { field, reason: "is required".into() };
     let nom = name(config, "nom", body.nom)?.ok_or_else(|| required("nom"))?;
     let prenom = name(config, "prenom", body.prenom)?.ok_or_else(|| required("prenom"))?;
-    let record = Store::open(&config.redis_url()?)?.create_user(&nom, &prenom, &clock::now())?;
+    let store = Store::open(&config.redis_url()?)?;
+    let (record, replayed) = match store.create_user_once(&nom, &prenom, &clock::now(), idempotency_key)? {
+        UserCreation::Created(record) => (record, false),
+        UserCreation::Replayed(record) => (record, true),
+        UserCreation::KeyReused => return Err(ApiError::IdempotencyKeyReused),
+    };
     let location = format!("{}/v1/users/{}", request::base_path(req), record.user()?.id);
-    user_response(201, &record, Some(&location))
+    let mut res = user_response(201, &record, Some(&location))?;
+    if replayed {
+        res.set_header("idempotent-replayed", "true");
+    }
+    Ok(res)
 }
 
 /// `GET /v1/users?limit=&cursor=` → `{"items": [...], "next_cursor": "..." | null}`.
@@ -106,6 +120,24 @@ pub fn revoke_sessions(_: &Request, param: &str, config: &Config) -> Result<Resp
     let id = user_id(param)?;
     let revoked = Store::open(&config.redis_url()?)?.revoke_user_sessions(id)?.ok_or_else(|| not_found(id))?;
     Ok(response::json(200, &json!({ "revoked": revoked })))
+}
+
+/// `DELETE /v1/users/<id>/sessions/<public_id>` → `204`: revokes one session from the user's
+/// listing; `404` when the user has no live session with that public id.
+pub fn revoke_session(_: &Request, param: &str, config: &Config) -> Result<Response, ApiError> {
+    let (id, public_id) = param.split_once("/sessions/").ok_or_else(no_such_session)?;
+    let id = user_id(id)?;
+    if !request::public_id_acceptable(public_id) {
+        return Err(no_such_session());
+    }
+    if !Store::open(&config.redis_url()?)?.revoke_user_session(id, public_id)? {
+        return Err(no_such_session());
+    }
+    Ok(response::no_content())
+}
+
+fn no_such_session() -> ApiError {
+    ApiError::NotFound("this user has no live session with this public id".into())
 }
 
 /// A user with its `ETag` (and `Location` when it was just created).

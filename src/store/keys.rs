@@ -5,14 +5,29 @@
 //! The first three are the original Flask service's, so a database it wrote keeps working:
 //! - `user_id_counter`: integer, the last user id handed out (`INCR`).
 //! - `user:<id>`: string, the user as JSON (`{"id","nom","prenom","created_at","updated_at"}`).
-//! - `session:<session_id>`: string, the session's `data` as JSON, with an expiry.
+//! - `session:<session_id>`: string, the session's `data` as JSON, with an expiry. Sessions of
+//!   `/create_session` (client-chosen ids); `/v1` sessions created before tokens were hashed.
 //! - `users:index`: sorted set of user ids (member and score are both the id). It replaces the
 //!   original's `KEYS user:*`, which blocks Redis and costs O(all keys), and gives ascending-id
 //!   pages in O(log n + page).
-//! - `session_meta:<session_id>`: hash `{user_id, created_at}` of a session created through `/v1`,
-//!   expiring with it. Original sessions have none.
-//! - `user_sessions:<user_id>`: sorted set of the user's session ids scored by expiry time (ms); it
-//!   expires with the user's last session, and expired entries are removed as scripts pass by.
+//! - `hashed_session:<digest>`: string, the `data` JSON of a `/v1` session, with its expiry. The
+//!   digest is the SHA-256 of the session's token (base64url, 43 characters): the token itself is
+//!   never stored, so whoever reads Redis (a backup, a replica, `SCAN`) cannot use a session.
+//! - `hashed_session_meta:<digest>`: hash `{user_id, created_at}` of that session, expiring with it.
+//! - `session_meta:<session_id>`: the same hash for a `/v1` session of the old layout (keyed by its
+//!   token in clear); none are written any more, and the last ones expire with their sessions.
+//! - `user_sessions:<user_id>`: sorted set of the user's sessions scored by expiry time (ms): their
+//!   digests (43 characters), or tokens for sessions of the old layout (32 characters). It expires
+//!   with the user's last session, and expired entries are removed as scripts pass by.
+//!
+//! - `idempotency_key:<digest>`: hash `{fingerprint, record}` of a `POST /v1/users` sent with an
+//!   `Idempotency-Key` (the SHA-256 of the key, base64url): the SHA-256 of the request and the user
+//!   record it created, for 24 hours, so that a retry gets the same answer and creates nothing.
+//!
+//! A session's public id, shown in listings, is the hex SHA-1 of its index member (`redis.sha1hex`
+//! in Lua): derived from the digest, it names the session without being usable as its token.
+
+use sha2::{Digest, Sha256};
 
 pub const USER_ID_COUNTER: &str = "user_id_counter";
 pub const USERS_INDEX: &str = "users:index";
@@ -21,9 +36,12 @@ const USER: &str = "user:";
 const SESSION: &str = "session:";
 const SESSION_META: &str = "session_meta:";
 const USER_SESSIONS: &str = "user_sessions:";
+const HASHED_SESSION: &str = "hashed_session:";
+const HASHED_SESSION_META: &str = "hashed_session_meta:";
+const IDEMPOTENCY_KEY: &str = "idempotency_key:";
 
 /// The prefixes scripts build keys from, in the order `lua.rs`'s prelude reads them.
-pub const PREFIXES: [&str; 4] = [USER, SESSION, SESSION_META, USER_SESSIONS];
+pub const PREFIXES: [&str; 6] = [USER, SESSION, SESSION_META, USER_SESSIONS, HASHED_SESSION, HASHED_SESSION_META];
 
 pub fn user(id: u64) -> String {
     format!("{USER}{id}")
@@ -33,10 +51,46 @@ pub fn user_sessions(user_id: u64) -> String {
     format!("{USER_SESSIONS}{user_id}")
 }
 
+/// The key of a session stored under its id as given (`/create_session`, old `/v1` layout).
 pub fn session(id: &str) -> String {
     format!("{SESSION}{id}")
 }
 
 pub fn session_meta(id: &str) -> String {
     format!("{SESSION_META}{id}")
+}
+
+/// What a `/v1` session is stored under: the SHA-256 of its token, base64url (43 characters). The
+/// token has 192 random bits, so neither a salt nor a slow hash would add anything.
+pub fn token_digest(token: &str) -> String {
+    sha256_base64url(token.as_bytes())
+}
+
+/// The record of an `Idempotency-Key` of `POST /v1/users`, under the key's SHA-256 (so that any
+/// key the API accepts makes a short key name of known characters).
+pub fn idempotency_key(key: &str) -> String {
+    format!("{IDEMPOTENCY_KEY}{}", sha256_base64url(key.as_bytes()))
+}
+
+/// The SHA-256 of some bytes, base64url (43 characters).
+pub fn sha256_base64url(bytes: &[u8]) -> String {
+    crate::base64url::encode(&Sha256::digest(bytes))
+}
+
+pub fn hashed_session(digest: &str) -> String {
+    format!("{HASHED_SESSION}{digest}")
+}
+
+pub fn hashed_session_meta(digest: &str) -> String {
+    format!("{HASHED_SESSION_META}{digest}")
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn a_token_digest_is_its_sha256_in_base64url() {
+        // SHA-256("abc") = ba7816bf 8f01cfea ...
+        assert_eq!(super::token_digest("abc"), "ungWv48Bz-pBQUDeXa4iI7ADYaOWF3qctBD_YfIAFa0");
+        assert_eq!(super::token_digest("x").len(), 43);
+    }
 }

@@ -14,7 +14,8 @@ macro_rules! lua_prelude {
     () => {
         r#"
 local USER, SESSION, SESSION_META, USER_SESSIONS = ARGV[1], ARGV[2], ARGV[3], ARGV[4]
-local ARGV = {unpack(ARGV, 5)}
+local HASHED_SESSION, HASHED_SESSION_META = ARGV[5], ARGV[6]
+local ARGV = {unpack(ARGV, 7)}
 "#
     };
 }
@@ -44,19 +45,51 @@ end
     };
 }
 
-/// `revoke_sessions(uid, index)`: deletes every session in the user's index (the key
-/// `user_sessions:<uid>`), then the index; returns how
-/// many live sessions it deleted. A session id in the index is only deleted if its metadata still
-/// names this user: an original-API client may have reused the id since.
+/// `session_keys(member)`: the data and metadata keys of a session from its entry in a user's
+/// index: a token digest (43 characters, `hashed_session:`) or, for a session of the old layout, the
+/// token itself (32 characters, `session:`).
+macro_rules! lua_session_keys {
+    () => {
+        r#"
+local function session_keys(member)
+  if #member == 43 then return HASHED_SESSION .. member, HASHED_SESSION_META .. member end
+  return SESSION .. member, SESSION_META .. member
+end
+"#
+    };
+}
+
+/// `locate_session()`: for a script called with a token's keys (`KEYS[1]`, `KEYS[2]`: its
+/// `hashed_session:` keys; `KEYS[3]`, `KEYS[4]`: `session:` and `session_meta:` under the id as
+/// given), the session's data key, metadata key and index member. The digest is tried first; the
+/// keys of the id as given serve `/create_session`'s sessions and `/v1` sessions of the old layout.
+macro_rules! lua_locate_session {
+    () => {
+        r#"
+local function locate_session()
+  if redis.call('EXISTS', KEYS[1]) == 1 then
+    return KEYS[1], KEYS[2], string.sub(KEYS[1], #HASHED_SESSION + 1)
+  end
+  return KEYS[3], KEYS[4], string.sub(KEYS[3], #SESSION + 1)
+end
+"#
+    };
+}
+
+/// `revoke_sessions(uid, index)` (needs `lua_session_keys!`): deletes every session in the user's
+/// index (the key `user_sessions:<uid>`), then the index; returns how many live sessions it
+/// deleted. A session in the index is only deleted if its metadata still names this user: an
+/// original-API client may have reused an old-layout id since.
 macro_rules! lua_revoke_sessions {
     () => {
         r#"
 local function revoke_sessions(uid, index)
   local revoked = 0
-  for _, sid in ipairs(redis.call('ZRANGE', index, 0, -1)) do
-    if redis.call('HGET', SESSION_META .. sid, 'user_id') == uid then
-      revoked = revoked + redis.call('DEL', SESSION .. sid)
-      redis.call('DEL', SESSION_META .. sid)
+  for _, member in ipairs(redis.call('ZRANGE', index, 0, -1)) do
+    local data_key, meta_key = session_keys(member)
+    if redis.call('HGET', meta_key, 'user_id') == uid then
+      revoked = revoked + redis.call('DEL', data_key)
+      redis.call('DEL', meta_key)
     end
   end
   redis.call('DEL', index)
@@ -66,16 +99,17 @@ end
     };
 }
 
-/// `index_session(index, sid, ttl_ms)` (needs `lua_now_ms!`): records the session in the user's
-/// index (the key `user_sessions:<uid>`) scored by its expiry (Redis's clock), drops entries that have expired, and lets the index
-/// itself expire with its last session so it never outlives them.
+/// `index_session(index, member, ttl_ms)` (needs `lua_now_ms!`): records the session (its digest,
+/// or its token for the old layout) in the user's index (the key `user_sessions:<uid>`) scored by
+/// its expiry (Redis's clock), drops entries that have expired, and lets the index itself expire
+/// with its last session so it never outlives them.
 macro_rules! lua_index_session {
     () => {
         r#"
-local function index_session(index, sid, ttl_ms)
+local function index_session(index, member, ttl_ms)
   local now = now_ms()
   redis.call('ZREMRANGEBYSCORE', index, '-inf', now)
-  redis.call('ZADD', index, string.format('%d', now + tonumber(ttl_ms)), sid)
+  redis.call('ZADD', index, string.format('%d', now + tonumber(ttl_ms)), member)
   local last = redis.call('ZRANGE', index, -1, -1, 'WITHSCORES')
   redis.call('PEXPIREAT', index, last[2])
 end
@@ -83,16 +117,17 @@ end
     };
 }
 
-/// `session_reply(sid)`: the flat list `data, pttl, user_id, created_at` (false → nil for what is
-/// missing), or an empty list when there is no such session.
+/// `session_reply(data_key, meta_key, member)`: the flat list `data, pttl, user_id, created_at,
+/// public_id` (false → nil for what is missing), or an empty list when there is no such session.
+/// The public id is the hex SHA-1 of the index member (the digest), never the token.
 macro_rules! lua_session_reply {
     () => {
         r#"
-local function session_reply(sid)
-  local data = redis.call('GET', SESSION .. sid)
+local function session_reply(data_key, meta_key, member)
+  local data = redis.call('GET', data_key)
   if not data then return {} end
-  local meta = redis.call('HMGET', SESSION_META .. sid, 'user_id', 'created_at')
-  return {data, redis.call('PTTL', SESSION .. sid), meta[1], meta[2]}
+  local meta = redis.call('HMGET', meta_key, 'user_id', 'created_at')
+  return {data, redis.call('PTTL', data_key), meta[1], meta[2], redis.sha1hex(member)}
 end
 "#
     };

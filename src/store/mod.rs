@@ -13,8 +13,8 @@ mod keys;
 mod sessions;
 mod users;
 
-pub use sessions::{Session, SessionUpdate};
-pub use users::{read_record, Precondition, User, UserPatch, UserRecord, WriteOutcome};
+pub use sessions::{public_id, Session, SessionUpdate};
+pub use users::{read_record, Precondition, User, UserCreation, UserPatch, UserRecord, WriteOutcome};
 
 use std::sync::atomic::{AtomicU32, Ordering};
 

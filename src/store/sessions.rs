@@ -1,5 +1,8 @@
-//! Sessions: `session:<id>` (the data, shared with the original API), `session_meta:<id>` and
-//! `user_sessions:<user_id>`.
+//! Sessions. A `/v1` session is stored under the SHA-256 digest of its token:
+//! `hashed_session:<digest>` (the data) and `hashed_session_meta:<digest>`, indexed by digest in
+//! `user_sessions:<user_id>`. Operations by token look the digest up first, then the keys under the
+//! id as given: `session:<id>` (the original API's sessions, shared with `/create_session`) and
+//! `session_meta:<id>` (`/v1` sessions written before tokens were hashed, until they expire).
 
 use spin_sdk::redis::{RedisParameter, RedisResult};
 
@@ -9,7 +12,8 @@ use super::{binary, classify, text, unexpected, Store, StoreError};
 /// A live session as read from Redis.
 #[derive(Debug, Clone)]
 pub struct Session {
-    pub id: String,
+    /// Names the session in listings and for revocation; not a credential (see `keys.rs`).
+    pub public_id: String,
     /// The data JSON as stored.
     pub data: Vec<u8>,
     /// `None` for sessions not tied to a user (and all sessions of the original API).
@@ -28,16 +32,33 @@ pub struct SessionUpdate {
     pub ttl_ms: Option<u64>,
 }
 
-/// The number of reply elements describing one session, after its id.
-const SESSION_FIELDS: usize = 4;
+/// The number of reply elements describing one session (`session_reply`).
+const SESSION_FIELDS: usize = 5;
+
+/// A session's public id: the hex SHA-1 of the digest of its token, as `session_reply` computes it
+/// in Lua (`redis.sha1hex`).
+pub fn public_id(token: &str) -> String {
+    super::sha1_hex(keys::token_digest(token).as_bytes())
+}
+
+/// The four keys a token may name, in the order `lua_locate_session!` reads them: its digest's, then
+/// the id's as given.
+fn token_keys(token: &str) -> [String; 4] {
+    let digest = keys::token_digest(token);
+    [keys::hashed_session(&digest), keys::hashed_session_meta(&digest), keys::session(token), keys::session_meta(token)]
+}
+
+fn as_strs(keys: &[String]) -> Vec<&str> {
+    keys.iter().map(String::as_str).collect()
+}
 
 impl Store {
-    /// Creates a session with a fresh id, tied to `user_id` if given. `Ok(false)` when that user does
-    /// not exist: checked in the same script as the write, so a session cannot be created for a
-    /// user being deleted.
+    /// Creates a session under the digest of `token`, tied to `user_id` if given. `Ok(false)` when
+    /// that user does not exist: checked in the same script as the write, so a session cannot be
+    /// created for a user being deleted.
     pub fn create_session(
         &self,
-        id: &str,
+        token: &str,
         user_id: Option<u64>,
         data_json: &str,
         ttl_ms: u64,
@@ -49,24 +70,24 @@ impl Store {
             lua_now_ms!(),
             lua_index_session!(),
             r#"
-local sid, data, ttl, created_at, uid = ARGV[1], ARGV[2], ARGV[3], ARGV[4], ARGV[5]
+local digest, data, ttl, created_at, uid = ARGV[1], ARGV[2], ARGV[3], ARGV[4], ARGV[5]
 if uid ~= '' and redis.call('EXISTS', KEYS[3]) == 0 then return 'no_user' end
 redis.call('SET', KEYS[1], data, 'PX', ttl)
 redis.call('DEL', KEYS[2])
 redis.call('HSET', KEYS[2], 'user_id', uid, 'created_at', created_at)
 redis.call('PEXPIRE', KEYS[2], ttl)
-if uid ~= '' then index_session(KEYS[4], sid, ttl) end
+if uid ~= '' then index_session(KEYS[4], digest, ttl) end
 return 'created'
 "#
         );
+        let digest = keys::token_digest(token);
         let ttl = ttl_ms.to_string();
         let uid = user_id.map(|u| u.to_string()).unwrap_or_default();
-        let mut keys = vec![keys::session(id), keys::session_meta(id)];
+        let mut keys = vec![keys::hashed_session(&digest), keys::hashed_session_meta(&digest)];
         if let Some(user_id) = user_id {
             keys.extend([keys::user(user_id), keys::user_sessions(user_id)]);
         }
-        let keys: Vec<&str> = keys.iter().map(String::as_str).collect();
-        let reply = self.run(&CREATE_SESSION, &keys, &[id, data_json, &ttl, created_at, &uid])?;
+        let reply = self.run(&CREATE_SESSION, &as_strs(&keys), &[&digest, data_json, &ttl, created_at, &uid])?;
         match reply.as_slice().first().and_then(text) {
             Some("created") => Ok(true),
             Some("no_user") => Ok(false),
@@ -74,57 +95,83 @@ return 'created'
         }
     }
 
-    /// Reads a live session, `None` when it does not exist or has expired.
-    pub fn get_session(&self, id: &str) -> Result<Option<Session>, StoreError> {
-        const GET_SESSION: super::Script =
-            script!("GET_SESSION", lua_session_reply!(), "return session_reply(ARGV[1])\n");
-        let reply = self.run(&GET_SESSION, &[&keys::session(id), &keys::session_meta(id)], &[id])?;
-        parse_session(id, &reply, GET_SESSION.name)
+    /// Reads a live session by its token (or `/create_session` id), `None` when it does not exist or
+    /// has expired.
+    pub fn get_session(&self, token: &str) -> Result<Option<Session>, StoreError> {
+        const GET_SESSION: super::Script = script!(
+            "GET_SESSION",
+            lua_locate_session!(),
+            lua_session_reply!(),
+            "return session_reply(locate_session())\n"
+        );
+        let reply = self.run(&GET_SESSION, &as_strs(&token_keys(token)), &[])?;
+        parse_session(&reply, GET_SESSION.name)
     }
 
     /// Replaces a session's data and/or restarts its expiry from now; `None` when it does not exist.
-    pub fn update_session(&self, id: &str, update: &SessionUpdate) -> Result<Option<Session>, StoreError> {
+    /// A `/v1` session stored in clear by an earlier version moves under its digest on the way (it
+    /// then shows the public id of its digest), so that refreshes cannot keep a token in Redis past
+    /// the expiry it had at the upgrade.
+    pub fn update_session(&self, token: &str, update: &SessionUpdate) -> Result<Option<Session>, StoreError> {
         const UPDATE_SESSION: super::Script = script!(
             "UPDATE_SESSION",
             lua_now_ms!(),
             lua_index_session!(),
+            lua_locate_session!(),
             lua_session_reply!(),
             r#"
-local sid, data, ttl = ARGV[1], ARGV[2], ARGV[3]
-local current = redis.call('GET', KEYS[1])
+local data, ttl = ARGV[1], ARGV[2]
+local data_key, meta_key, member = locate_session()
+local current = redis.call('GET', data_key)
 if not current then return {} end
+if data_key == KEYS[3] and redis.call('EXISTS', KEYS[4]) == 1 then
+  -- A /v1 session stored in clear by an earlier version: moved under its digest, expiry and index
+  -- score kept, so that a session kept alive by refreshes does not keep its token in Redis.
+  local digest = string.sub(KEYS[1], #HASHED_SESSION + 1)
+  local uid = redis.call('HGET', KEYS[4], 'user_id')
+  redis.call('RENAME', KEYS[3], KEYS[1])
+  redis.call('RENAME', KEYS[4], KEYS[2])
+  if uid and uid ~= '' then
+    local score = redis.call('ZSCORE', USER_SESSIONS .. uid, member)
+    redis.call('ZREM', USER_SESSIONS .. uid, member)
+    if score then redis.call('ZADD', USER_SESSIONS .. uid, score, digest) end
+  end
+  data_key, meta_key, member = KEYS[1], KEYS[2], digest
+end
 if data == '' then data = current end
 if ttl == '' then
-  ttl = redis.call('PTTL', KEYS[1])
-  if ttl > 0 then redis.call('SET', KEYS[1], data, 'PX', ttl) else redis.call('SET', KEYS[1], data) end
+  ttl = redis.call('PTTL', data_key)
+  if ttl > 0 then redis.call('SET', data_key, data, 'PX', ttl) else redis.call('SET', data_key, data) end
 else
-  redis.call('SET', KEYS[1], data, 'PX', ttl)
-  redis.call('PEXPIRE', KEYS[2], ttl)
-  local uid = redis.call('HGET', KEYS[2], 'user_id')
-  if uid and uid ~= '' then index_session(USER_SESSIONS .. uid, sid, ttl) end
+  redis.call('SET', data_key, data, 'PX', ttl)
+  redis.call('PEXPIRE', meta_key, ttl)
+  local uid = redis.call('HGET', meta_key, 'user_id')
+  if uid and uid ~= '' then index_session(USER_SESSIONS .. uid, member, ttl) end
 end
-return session_reply(sid)
+return session_reply(data_key, meta_key, member)
 "#
         );
         let data = update.data.clone().unwrap_or_default();
         let ttl = update.ttl_ms.map(|t| t.to_string()).unwrap_or_default();
-        let reply = self.run(&UPDATE_SESSION, &[&keys::session(id), &keys::session_meta(id)], &[id, &data, &ttl])?;
-        parse_session(id, &reply, UPDATE_SESSION.name)
+        let reply = self.run(&UPDATE_SESSION, &as_strs(&token_keys(token)), &[&data, &ttl])?;
+        parse_session(&reply, UPDATE_SESSION.name)
     }
 
-    /// Deletes a session (logs it out); `false` when it did not exist.
-    pub fn delete_session(&self, id: &str) -> Result<bool, StoreError> {
+    /// Deletes a session by its token (logs it out); `false` when it did not exist.
+    pub fn delete_session(&self, token: &str) -> Result<bool, StoreError> {
         const DELETE_SESSION: super::Script = script!(
             "DELETE_SESSION",
+            lua_locate_session!(),
             r#"
-local uid = redis.call('HGET', KEYS[2], 'user_id')
-local deleted = redis.call('DEL', KEYS[1])
-redis.call('DEL', KEYS[2])
-if uid and uid ~= '' then redis.call('ZREM', USER_SESSIONS .. uid, ARGV[1]) end
+local data_key, meta_key, member = locate_session()
+local uid = redis.call('HGET', meta_key, 'user_id')
+local deleted = redis.call('DEL', data_key)
+redis.call('DEL', meta_key)
+if uid and uid ~= '' then redis.call('ZREM', USER_SESSIONS .. uid, member) end
 return deleted
 "#
         );
-        let reply = self.run(&DELETE_SESSION, &[&keys::session(id), &keys::session_meta(id)], &[id])?;
+        let reply = self.run(&DELETE_SESSION, &as_strs(&token_keys(token)), &[])?;
         match reply.as_slice() {
             [RedisResult::Int64(n)] => Ok(*n > 0),
             other => Err(unexpected(DELETE_SESSION.name, other)),
@@ -132,24 +179,26 @@ return deleted
     }
 
     /// The user's live sessions, `None` when the user does not exist. Index entries of sessions
-    /// that expired (or were taken over through the original API) are removed on the way.
+    /// that expired (or were taken over through the original API) are removed on the way. Neither
+    /// digests nor tokens leave the script: each session comes back with its public id.
     pub fn list_user_sessions(&self, user_id: u64) -> Result<Option<Vec<Session>>, StoreError> {
         const LIST_USER_SESSIONS: super::Script = script!(
             "LIST_USER_SESSIONS",
             lua_now_ms!(),
+            lua_session_keys!(),
             lua_session_reply!(),
             r#"
 local uid = ARGV[1]
 if redis.call('EXISTS', KEYS[1]) == 0 then return {'missing'} end
 redis.call('ZREMRANGEBYSCORE', KEYS[2], '-inf', now_ms())
 local out = {'ok'}
-for _, sid in ipairs(redis.call('ZRANGE', KEYS[2], 0, -1)) do
-  local s = session_reply(sid)
+for _, member in ipairs(redis.call('ZRANGE', KEYS[2], 0, -1)) do
+  local data_key, meta_key = session_keys(member)
+  local s = session_reply(data_key, meta_key, member)
   if s[1] and s[3] == uid then
-    out[#out + 1] = sid
-    for i = 1, 4 do out[#out + 1] = s[i] end
+    for i = 1, 5 do out[#out + 1] = s[i] end
   else
-    redis.call('ZREM', KEYS[2], sid)
+    redis.call('ZREM', KEYS[2], member)
   end
 end
 return out
@@ -157,14 +206,13 @@ return out
         );
         let uid = user_id.to_string();
         let keys = [keys::user(user_id), keys::user_sessions(user_id)];
-        let reply = self.run(&LIST_USER_SESSIONS, &[&keys[0], &keys[1]], &[&uid])?;
+        let reply = self.run(&LIST_USER_SESSIONS, &as_strs(&keys), &[&uid])?;
         match reply.split_first() {
             Some((status, _)) if text(status) == Some("missing") => Ok(None),
-            Some((status, rest)) if text(status) == Some("ok") && rest.len() % (SESSION_FIELDS + 1) == 0 => rest
-                .chunks(SESSION_FIELDS + 1)
+            Some((status, rest)) if text(status) == Some("ok") && rest.len() % SESSION_FIELDS == 0 => rest
+                .chunks(SESSION_FIELDS)
                 .map(|chunk| {
-                    let id = text(&chunk[0]).ok_or_else(|| unexpected(LIST_USER_SESSIONS.name, chunk))?;
-                    parse_session(id, &chunk[1..], LIST_USER_SESSIONS.name)?
+                    parse_session(chunk, LIST_USER_SESSIONS.name)?
                         .ok_or_else(|| unexpected(LIST_USER_SESSIONS.name, chunk))
                 })
                 .collect::<Result<Vec<_>, _>>()
@@ -173,11 +221,43 @@ return out
         }
     }
 
+    /// Revokes one of the user's sessions by its public id, with its index entry, atomically;
+    /// `false` when the user has no live session with that public id.
+    pub fn revoke_user_session(&self, user_id: u64, public_id: &str) -> Result<bool, StoreError> {
+        const REVOKE_USER_SESSION: super::Script = script!(
+            "REVOKE_USER_SESSION",
+            lua_session_keys!(),
+            r#"
+local uid, public_id = ARGV[1], ARGV[2]
+for _, member in ipairs(redis.call('ZRANGE', KEYS[1], 0, -1)) do
+  if redis.sha1hex(member) == public_id then
+    local data_key, meta_key = session_keys(member)
+    local deleted = 0
+    if redis.call('HGET', meta_key, 'user_id') == uid then
+      deleted = redis.call('DEL', data_key)
+      redis.call('DEL', meta_key)
+    end
+    redis.call('ZREM', KEYS[1], member)
+    return deleted
+  end
+end
+return 0
+"#
+        );
+        let uid = user_id.to_string();
+        let reply = self.run(&REVOKE_USER_SESSION, &[&keys::user_sessions(user_id)], &[&uid, public_id])?;
+        match reply.as_slice() {
+            [RedisResult::Int64(n)] => Ok(*n > 0),
+            other => Err(unexpected(REVOKE_USER_SESSION.name, other)),
+        }
+    }
+
     /// Deletes all of a user's sessions (log out everywhere). Returns how many live sessions were
     /// deleted, `None` when the user does not exist.
     pub fn revoke_user_sessions(&self, user_id: u64) -> Result<Option<u64>, StoreError> {
         const REVOKE_USER_SESSIONS: super::Script = script!(
             "REVOKE_USER_SESSIONS",
+            lua_session_keys!(),
             lua_revoke_sessions!(),
             r#"
 if redis.call('EXISTS', KEYS[1]) == 0 then return {'missing'} end
@@ -186,7 +266,7 @@ return {'ok', revoke_sessions(ARGV[1], KEYS[2])}
         );
         let uid = user_id.to_string();
         let keys = [keys::user(user_id), keys::user_sessions(user_id)];
-        let reply = self.run(&REVOKE_USER_SESSIONS, &[&keys[0], &keys[1]], &[&uid])?;
+        let reply = self.run(&REVOKE_USER_SESSIONS, &as_strs(&keys), &[&uid])?;
         match reply.as_slice() {
             [status] if text(status) == Some("missing") => Ok(None),
             [status, RedisResult::Int64(n)] if text(status) == Some("ok") => Ok(Some(*n as u64)),
@@ -195,7 +275,8 @@ return {'ok', revoke_sessions(ARGV[1], KEYS[2])}
     }
 
     /// Stores a session's data under a client-chosen id with an expiry, as the original
-    /// `/create_session` did (one `SET ... EX`). A `/v1` session with the same id keeps its owner.
+    /// `/create_session` did (one `SET ... EX`). A `/v1` session of the old layout with the same id
+    /// keeps its owner.
     pub fn put_session_data(&self, id: &str, data_json: &str, ttl_seconds: u64) -> Result<(), StoreError> {
         let params =
             [binary(&keys::session(id)), binary(data_json), binary("EX"), RedisParameter::Int64(ttl_seconds as i64)];
@@ -203,23 +284,36 @@ return {'ok', revoke_sessions(ARGV[1], KEYS[2])}
         Ok(())
     }
 
-    /// Reads a session's data JSON, `None` when it does not exist or has expired.
+    /// Reads a session's data JSON by its `/v1` token or `/create_session` id, `None` when it does
+    /// not exist or has expired: one `MGET` of the token's digest key and the id's own key, the
+    /// digest's answer first.
     pub fn get_session_data(&self, id: &str) -> Result<Option<Vec<u8>>, StoreError> {
-        self.conn.get(&keys::session(id)).map_err(classify)
+        let params = [binary(&keys::hashed_session(&keys::token_digest(id))), binary(&keys::session(id))];
+        let reply = self.conn.execute("MGET", &params).map_err(classify)?;
+        match <[RedisResult; 2]>::try_from(reply) {
+            Ok([RedisResult::Binary(data), _] | [RedisResult::Nil, RedisResult::Binary(data)]) => Ok(Some(data)),
+            Ok([RedisResult::Nil, RedisResult::Nil]) => Ok(None),
+            Ok(other) => Err(unexpected("MGET", &other)),
+            Err(other) => Err(unexpected("MGET", &other)),
+        }
     }
 }
 
-/// Reads the `data, pttl, user_id, created_at` elements of `session_reply`; empty means no session.
-fn parse_session(id: &str, reply: &[RedisResult], script: &str) -> Result<Option<Session>, StoreError> {
+/// Reads the `data, pttl, user_id, created_at, public_id` elements of `session_reply`; empty means
+/// no session.
+fn parse_session(reply: &[RedisResult], script: &str) -> Result<Option<Session>, StoreError> {
     match reply {
         [] => Ok(None),
-        [RedisResult::Binary(data), RedisResult::Int64(pttl), user_id, created_at] => Ok(Some(Session {
-            id: id.to_owned(),
-            data: data.clone(),
-            user_id: text(user_id).and_then(|u| u.parse().ok()),
-            created_at: text(created_at).filter(|c| !c.is_empty()).map(str::to_owned),
-            ttl_ms: u64::try_from(*pttl).ok(),
-        })),
+        [RedisResult::Binary(data), RedisResult::Int64(pttl), user_id, created_at, public_id] => {
+            let public_id = text(public_id).ok_or_else(|| unexpected(script, reply))?;
+            Ok(Some(Session {
+                public_id: public_id.to_owned(),
+                data: data.clone(),
+                user_id: text(user_id).and_then(|u| u.parse().ok()),
+                created_at: text(created_at).filter(|c| !c.is_empty()).map(str::to_owned),
+                ttl_ms: u64::try_from(*pttl).ok(),
+            }))
+        }
         other => Err(unexpected(script, other)),
     }
 }

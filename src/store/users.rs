@@ -118,28 +118,96 @@ impl UserPage {
     }
 }
 
+/// How long an `Idempotency-Key` of `POST /v1/users` is remembered: 24 hours.
+const IDEMPOTENCY_TTL_SECONDS: u64 = 24 * 60 * 60;
+
+/// What `create_user` did.
+#[derive(Debug)]
+pub enum UserCreation {
+    /// A new user, with this record.
+    Created(UserRecord),
+    /// The `Idempotency-Key` was used before with the same request: nothing was written, and this
+    /// is the record that request created (as it was then).
+    Replayed(UserRecord),
+    /// The `Idempotency-Key` was used before with another request: nothing was written.
+    KeyReused,
+}
+
 impl Store {
     /// Creates a user: takes the next id, writes the record and indexes it, atomically.
     pub fn create_user(&self, nom: &str, prenom: &str, now: &str) -> Result<UserRecord, StoreError> {
+        match self.create_user_once(nom, prenom, now, None)? {
+            UserCreation::Created(record) => Ok(record),
+            other => Err(StoreError::Internal(format!("a creation without a key was {other:?}"))),
+        }
+    }
+
+    /// Creates a user as `create_user` does, once per `Idempotency-Key` when one is given: the
+    /// key's record (a fingerprint of the request and the user record) is written by the same
+    /// script as the user, so there is never a user without its key record or the reverse, and a
+    /// request with a key already recorded writes nothing. Scripts run one at a time, so requests
+    /// with the same key never overlap: each sees either no record (and creates) or the record.
+    pub fn create_user_once(
+        &self,
+        nom: &str,
+        prenom: &str,
+        now: &str,
+        idempotency_key: Option<&str>,
+    ) -> Result<UserCreation, StoreError> {
         // The record is serialized here; the script only splices the id in front, so the stored
         // JSON is always serde_json's and the ETag can be computed without reading it back.
+        // KEYS[3], when given, is the key's record; ARGV[2] the request's fingerprint.
         const CREATE_USER: super::Script = script!(
             "CREATE_USER",
             r#"
+local remembered = KEYS[3]
+if remembered then
+  local seen = redis.call('HMGET', remembered, 'fingerprint', 'record')
+  if seen[1] then
+    if seen[1] ~= ARGV[2] then return {'key_reused'} end
+    return {'replayed', seen[2]}
+  end
+end
 local id = redis.call('INCR', KEYS[1])
-redis.call('SET', USER .. id, '{"id":' .. id .. ',' .. string.sub(ARGV[1], 2))
+local record = '{"id":' .. id .. ',' .. string.sub(ARGV[1], 2)
+redis.call('SET', USER .. id, record)
 redis.call('ZADD', KEYS[2], id, id)
+if remembered then
+  redis.call('HSET', remembered, 'fingerprint', ARGV[2], 'record', record)
+  redis.call('EXPIRE', remembered, ARGV[3])
+end
 return id
 "#
         );
         let fields = NewUserRecord { nom, prenom, created_at: now, updated_at: now };
         let fields = serde_json::to_string(&fields).map_err(|e| StoreError::Internal(e.to_string()))?;
-        let reply = self.run(&CREATE_USER, &[USER_ID_COUNTER, USERS_INDEX], &[&fields])?;
-        let id = match reply.as_slice() {
-            [RedisResult::Int64(id)] if *id > 0 => *id as u64,
-            other => return Err(unexpected(CREATE_USER.name, other)),
+        let reply = match idempotency_key {
+            None => self.run(&CREATE_USER, &[USER_ID_COUNTER, USERS_INDEX], &[&fields])?,
+            Some(key) => {
+                // The request as the key stands for it: the validated fields, whatever the body's
+                // key order or spacing.
+                let request = serde_json::to_string(&["POST /v1/users", nom, prenom])
+                    .map_err(|e| StoreError::Internal(e.to_string()))?;
+                let fingerprint = keys::sha256_base64url(request.as_bytes());
+                let remembered = keys::idempotency_key(key);
+                let ttl = IDEMPOTENCY_TTL_SECONDS.to_string();
+                self.run(&CREATE_USER, &[USER_ID_COUNTER, USERS_INDEX, &remembered], &[&fields, &fingerprint, &ttl])?
+            }
         };
-        Ok(UserRecord(format!("{{\"id\":{id},{}", &fields[1..]).into_bytes()))
+        match <[RedisResult; 1]>::try_from(reply) {
+            Ok([RedisResult::Int64(id)]) if id > 0 => {
+                Ok(UserCreation::Created(UserRecord(format!("{{\"id\":{id},{}", &fields[1..]).into_bytes())))
+            }
+            Ok([r]) if text(&r) == Some("key_reused") => Ok(UserCreation::KeyReused),
+            Ok(other) => Err(unexpected(CREATE_USER.name, &other)),
+            Err(reply) => match <[RedisResult; 2]>::try_from(reply) {
+                Ok([status, RedisResult::Binary(record)]) if text(&status) == Some("replayed") => {
+                    Ok(UserCreation::Replayed(UserRecord(record)))
+                }
+                Ok(other) => Err(unexpected(CREATE_USER.name, &other)),
+                Err(other) => Err(unexpected(CREATE_USER.name, &other)),
+            },
+        }
     }
 
     /// Reads one user, `None` when there is no such user.
@@ -191,6 +259,7 @@ return record
         const DELETE_USER: super::Script = script!(
             "DELETE_USER",
             lua_precondition!(),
+            lua_session_keys!(),
             lua_revoke_sessions!(),
             r#"
 local record = redis.call('GET', KEYS[1])

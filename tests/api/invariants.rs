@@ -137,9 +137,16 @@ fn random_concurrent_mix_keeps_the_invariants() {
         assert!(!exists, "deleted user {id} is back");
     }
 
-    // No session outlives its user; every session index belongs to a live user.
-    let metas: Vec<String> =
-        redis::cmd("SCAN").cursor_arg(0).arg("MATCH").arg("session_meta:*").clone().iter(&mut redis).unwrap().collect();
+    // No session outlives its user (`hashed_session_meta:*`, and `session_meta:*` of the old
+    // layout); every session index belongs to a live user.
+    let metas: Vec<String> = redis::cmd("SCAN")
+        .cursor_arg(0)
+        .arg("MATCH")
+        .arg("*session_meta:*")
+        .clone()
+        .iter(&mut redis)
+        .unwrap()
+        .collect();
     let mut owners: HashMap<String, u64> = HashMap::new();
     for meta in &metas {
         let uid: Option<String> = redis::cmd("HGET").arg(meta).arg("user_id").query(&mut redis).unwrap();

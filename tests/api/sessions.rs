@@ -6,6 +6,7 @@ use std::time::Duration;
 use serde_json::{json, Value};
 
 use crate::helpers::{assert_problem, redis_snapshot, unique, TestApp};
+use crate::token_storage::digest;
 use crate::users::create_user;
 
 fn create_session(app: &TestApp, body: &Value) -> Value {
@@ -77,8 +78,12 @@ fn the_session_keys_expire_in_redis() {
     let Some(mut redis) = app.redis() else { return };
     let user = create_user(&app, "Doe", "John");
     let session = create_session(&app, &json!({ "user_id": user["id"], "ttl_seconds": 100 }));
-    let id = session["id"].as_str().unwrap();
-    for key in [format!("session:{id}"), format!("session_meta:{id}"), format!("user_sessions:{}", user["id"])] {
+    let digest = digest(session["id"].as_str().unwrap());
+    for key in [
+        format!("hashed_session:{digest}"),
+        format!("hashed_session_meta:{digest}"),
+        format!("user_sessions:{}", user["id"]),
+    ] {
         let ttl: i64 = redis::cmd("TTL").arg(&key).query(&mut redis).unwrap();
         assert!((95..=100).contains(&ttl), "{key}: {ttl}");
     }
@@ -144,20 +149,16 @@ fn list_and_revoke_a_users_sessions() {
     let app = TestApp::spawn();
     let user = create_user(&app, "Doe", "John");
     let other = create_user(&app, "Roe", "Jane");
-    let ids: HashSet<String> = (0..3)
-        .map(|i| {
-            create_session(&app, &json!({ "user_id": user["id"], "data": { "device": i } }))["id"]
-                .as_str()
-                .unwrap()
-                .to_owned()
-        })
-        .collect();
+    let sessions: Vec<Value> =
+        (0..3).map(|i| create_session(&app, &json!({ "user_id": user["id"], "data": { "device": i } }))).collect();
+    let ids: HashSet<String> = sessions.iter().map(|s| s["id"].as_str().unwrap().to_owned()).collect();
+    let public_ids: HashSet<String> = sessions.iter().map(|s| s["public_id"].as_str().unwrap().to_owned()).collect();
     let others = create_session(&app, &json!({ "user_id": other["id"] }));
     let listed = app.get(&format!("/v1/users/{}/sessions", user["id"])).json();
     let listed_ids: HashSet<String> =
-        listed["items"].as_array().unwrap().iter().map(|s| s["id"].as_str().unwrap().to_owned()).collect();
-    assert_eq!(listed_ids, ids);
-    assert!(listed["items"].as_array().unwrap().iter().all(|s| s["user_id"] == user["id"]));
+        listed["items"].as_array().unwrap().iter().map(|s| s["public_id"].as_str().unwrap().to_owned()).collect();
+    assert_eq!(listed_ids, public_ids, "listings show public ids");
+    assert!(listed["items"].as_array().unwrap().iter().all(|s| s["user_id"] == user["id"] && s.get("id").is_none()));
 
     let res = app.delete(&format!("/v1/users/{}/sessions", user["id"]));
     assert_eq!((res.status, res.json()), (200, json!({ "revoked": 3 })));
@@ -181,7 +182,8 @@ fn deleting_a_user_deletes_its_sessions() {
     app.get(&format!("/get_session/{id}")).assert(404, json!({ "error": "Session introuvable ou expirée" }));
     if let Some(mut redis) = app.redis() {
         let exists: u32 = redis::cmd("EXISTS")
-            .arg(format!("session_meta:{id}"))
+            .arg(format!("hashed_session:{}", digest(id)))
+            .arg(format!("hashed_session_meta:{}", digest(id)))
             .arg(format!("user_sessions:{}", user["id"]))
             .query(&mut redis)
             .unwrap();
@@ -201,11 +203,11 @@ fn expired_sessions_vanish_everywhere_and_leave_no_index_entries() {
     assert_problem(&app.get(&format!("/v1/sessions/{}", short["id"].as_str().unwrap())), 404);
     let listed = app.get(&format!("/v1/users/{}/sessions", user["id"])).json();
     assert_eq!(
-        listed["items"].as_array().unwrap().iter().map(|s| s["id"].clone()).collect::<Vec<_>>(),
-        vec![long["id"].clone()]
+        listed["items"].as_array().unwrap().iter().map(|s| s["public_id"].clone()).collect::<Vec<_>>(),
+        vec![long["public_id"].clone()]
     );
     let members: Vec<String> = redis::cmd("ZRANGE").arg(&index).arg(0).arg(-1).query(&mut redis).unwrap();
-    assert_eq!(members, vec![long["id"].as_str().unwrap().to_owned()], "the expired entry was cleaned");
+    assert_eq!(members, vec![digest(long["id"].as_str().unwrap())], "the expired entry was cleaned");
 }
 
 #[test]
@@ -221,11 +223,14 @@ fn both_session_apis_read_each_others_sessions() {
     // v1 → original.
     let session = create_session(&app, &json!({ "data": { "y": [2] } }));
     app.get(&format!("/get_session/{}", session["id"].as_str().unwrap())).assert(200, json!({ "y": [2] }));
-    // The original API rewriting a v1 session keeps it readable by both.
+    // `/create_session` under a v1 token's text stores a session of the original API beside it
+    // (under the id as given): the v1 session, stored under the token's digest, is the one both
+    // APIs read by that token, unchanged.
     let v1_id = session["id"].as_str().unwrap();
     app.post_json("/create_session", &json!({ "session_id": v1_id, "data": { "z": 3 } }))
         .assert(201, json!({ "message": "Session enregistrée" }));
-    assert_eq!(app.get(&format!("/v1/sessions/{v1_id}")).json()["data"], json!({ "z": 3 }));
+    assert_eq!(app.get(&format!("/v1/sessions/{v1_id}")).json()["data"], json!({ "y": [2] }));
+    app.get(&format!("/get_session/{v1_id}")).assert(200, json!({ "y": [2] }));
     // A v1 delete removes an original session too.
     assert_eq!(app.delete(&format!("/v1/sessions/{id}")).status, 204);
     app.get(&format!("/get_session/{id}")).assert(404, json!({ "error": "Session introuvable ou expirée" }));
