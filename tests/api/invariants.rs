@@ -7,7 +7,7 @@ use std::time::Instant;
 
 use serde_json::json;
 
-use crate::helpers::{walk_users, TestApp};
+use crate::helpers::{indexed_users, walk_users, TestApp};
 
 /// A tiny deterministic PRNG (xorshift) so a failing run can be replayed from its seed.
 struct Rng(u64);
@@ -118,14 +118,7 @@ fn random_concurrent_mix_keeps_the_invariants() {
     assert_eq!(distinct.len(), created.len(), "an id was reused");
 
     // Every index entry points to an existing user, and every surviving user is indexed.
-    let indexed: BTreeSet<u64> = redis::cmd("ZRANGE")
-        .arg("users:index")
-        .arg(0)
-        .arg(-1)
-        .query::<Vec<u64>>(&mut redis)
-        .unwrap()
-        .into_iter()
-        .collect();
+    let indexed: BTreeSet<u64> = indexed_users(&mut redis);
     let surviving: BTreeSet<u64> = distinct.iter().filter(|id| !deleted.contains_key(id)).copied().collect();
     assert_eq!(indexed, surviving);
     for id in &surviving {

@@ -4,6 +4,7 @@
 use std::cell::RefCell;
 use std::collections::BTreeSet;
 
+use reqwest::blocking::RequestBuilder;
 use serde_json::{json, Value};
 
 use crate::helpers::{unique, TestApp, TestResponse};
@@ -121,15 +122,17 @@ impl<'a> Checker<'a> {
     /// Sends `method path` (with a JSON body if given) and checks the answer against `template`.
     #[track_caller]
     fn send(&self, method: &str, template: &str, path: &str, body: Option<&Value>) -> TestResponse {
-        let req = self.app.request(method, path);
-        self.check(
-            method,
-            template,
-            self.app.send(match body {
-                Some(b) => req.json(b),
-                None => req,
-            }),
-        )
+        self.send_json(method, template, self.app.request(method, path), body)
+    }
+
+    /// Sends a request built by the caller, with a JSON body if given, and checks the answer.
+    #[track_caller]
+    fn send_json(&self, method: &str, template: &str, req: RequestBuilder, body: Option<&Value>) -> TestResponse {
+        let req = match body {
+            Some(b) => req.json(b),
+            None => req,
+        };
+        self.check(method, template, self.app.send(req))
     }
 
     /// Sends a raw body with this content type.
@@ -156,15 +159,7 @@ impl<'a> Checker<'a> {
         header: (&str, &str),
         body: Option<&Value>,
     ) -> TestResponse {
-        let req = self.app.request(method, path).header(header.0, header.1);
-        self.check(
-            method,
-            template,
-            self.app.send(match body {
-                Some(b) => req.json(b),
-                None => req,
-            }),
-        )
+        self.send_json(method, template, self.app.request(method, path).header(header.0, header.1), body)
     }
 
     fn seen(&self, method: &str, template: &str, status: u16) -> bool {

@@ -10,7 +10,7 @@ use std::time::Duration;
 use serde_json::json;
 use spin_test_host::RedisServer;
 
-use crate::helpers::{assert_no_secret, assert_problem, TestApp};
+use crate::helpers::{assert_no_secret, assert_problem, indexed_users, TestApp};
 
 fn app_for(redis_url: &str) -> Option<TestApp> {
     TestApp::spawn_private(&[("SPIN_VARIABLE_REDIS_ADDRESS", redis_url)])
@@ -99,14 +99,7 @@ fn a_crash_mid_load_leaves_no_half_applied_write() {
     let acknowledged = acknowledged.into_inner().unwrap();
     assert!(!acknowledged.is_empty());
     let mut conn = redis::Client::open(redis.url()).unwrap().get_connection().unwrap();
-    let indexed: BTreeSet<u64> = redis::cmd("ZRANGE")
-        .arg("users:index")
-        .arg(0)
-        .arg(-1)
-        .query::<Vec<u64>>(&mut conn)
-        .unwrap()
-        .into_iter()
-        .collect();
+    let indexed: BTreeSet<u64> = indexed_users(&mut conn);
     let stored: BTreeSet<u64> = redis::cmd("SCAN")
         .cursor_arg(0)
         .arg("MATCH")

@@ -14,7 +14,7 @@ use std::sync::{Mutex, OnceLock};
 
 use reqwest::blocking::{Client, RequestBuilder, Response};
 use serde_json::Value;
-use spin_test_host::{App, Manifest, RedisServer, Server};
+use spin_test_host::{template_references, App, Manifest, RedisServer, Server};
 
 pub use real_spin::{spin_bin, SpinUp};
 use redis_observer::RedisObserver;
@@ -256,16 +256,6 @@ impl TestApp {
     }
 }
 
-/// The application variables each component variable's template names (`{{ name }}`).
-fn template_references(template: &str) -> Vec<String> {
-    template
-        .split("{{")
-        .skip(1)
-        .filter_map(|part| part.split_once("}}"))
-        .map(|(name, _)| name.trim().to_owned())
-        .collect()
-}
-
 /// Turns the application variables resolved during one request into the number of
 /// `variables::get` calls the component made.
 ///
@@ -397,6 +387,11 @@ pub fn redis_snapshot(conn: &mut redis::Connection) -> Vec<(String, String, Stri
             (k, kind, dump.map(|d| format!("{d:?}")).unwrap_or_default())
         })
         .collect()
+}
+
+/// The user ids in the users index (`users:index`), read straight from Redis.
+pub fn indexed_users(conn: &mut redis::Connection) -> std::collections::BTreeSet<u64> {
+    redis::cmd("ZRANGE").arg("users:index").arg(0).arg(-1).query::<Vec<u64>>(conn).unwrap().into_iter().collect()
 }
 
 /// A number from the environment (run lengths of the on-demand checks), or `default`.

@@ -31,6 +31,7 @@ use wasmtime_wasi_http::p2::bindings::ProxyPre;
 
 pub use manifest::Manifest;
 pub use redis_server::RedisServer;
+pub use variables::references as template_references;
 
 use instance::{InstanceState, ServeConfig};
 

@@ -92,7 +92,7 @@ impl Resolver {
 }
 
 /// The names a template refers to (`{{ name }}`), in order.
-fn references(template: &str) -> Vec<String> {
+pub fn references(template: &str) -> Vec<String> {
     template.split("{{").skip(1).filter_map(|part| Some(part.split_once("}}")?.0.trim().to_owned())).collect()
 }
 
