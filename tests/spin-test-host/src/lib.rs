@@ -11,6 +11,7 @@
 //! outbound HTTP allow-listing, TLS on the listener.
 
 mod allowed_hosts;
+mod child;
 mod http_server;
 mod instance;
 mod loader;
@@ -29,6 +30,7 @@ use std::time::{Duration, Instant};
 use anyhow::{bail, Context, Result};
 use wasmtime_wasi_http::p2::bindings::ProxyPre;
 
+pub use child::Guarded;
 pub use manifest::Manifest;
 pub use redis_server::RedisServer;
 pub use variables::references as template_references;

@@ -1,20 +1,21 @@
 //! A private `redis-server` for a test run, on a free loopback port.
 
-use std::io::{BufRead, BufReader};
 use std::path::PathBuf;
-use std::process::{Child, ChildStdin, Command, Stdio};
+use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
 use anyhow::{bail, Context, Result};
 
-/// A redis-server child process, stopped on drop. It runs under a tiny `sh` wrapper that kills it
-/// when the wrapper's stdin closes, so it never outlives the test process, even one that aborts.
+use crate::child::Guarded;
+
+/// A redis-server child process, stopped on drop. It runs `Guarded`, so it never outlives the test
+/// process, even one that aborts.
 pub struct RedisServer {
     port: u16,
     dir: PathBuf,
     args: Vec<String>,
     tls: bool,
-    wrapper: Option<(Child, ChildStdin)>,
+    process: Option<Guarded>,
 }
 
 fn free_port() -> Result<u16> {
@@ -44,7 +45,7 @@ impl RedisServer {
             let dir = std::env::temp_dir().join(format!("spin-test-host-redis-{}-{port}", std::process::id()));
             std::fs::create_dir_all(&dir)?;
             let mut server =
-                RedisServer { port, dir, args: extra.iter().map(|s| s.to_string()).collect(), tls, wrapper: None };
+                RedisServer { port, dir, args: extra.iter().map(|s| s.to_string()).collect(), tls, process: None };
             match server.launch() {
                 Ok(()) => return Ok(server),
                 Err(e) => last_error = Some(e),
@@ -90,20 +91,9 @@ impl RedisServer {
             args.extend(["--appendonly".to_owned(), "no".to_owned()]);
         }
         args.extend(self.args.iter().cloned());
-        let mut child = Command::new("sh")
-            .arg("-c")
-            .arg(r#"redis-server "$@" >/dev/null 2>&1 & pid=$!; echo $pid; read _; kill -9 $pid 2>/dev/null; wait $pid 2>/dev/null"#)
-            .arg("sh")
-            .args(&args)
-            .stdin(Stdio::piped())
-            .stdout(Stdio::piped())
-            .spawn()
-            .context("spawning sh")?;
-        let stdin = child.stdin.take().unwrap();
-        // The wrapper prints redis-server's pid once it has started it.
-        let mut line = String::new();
-        BufReader::new(child.stdout.take().unwrap()).read_line(&mut line)?;
-        self.wrapper = Some((child, stdin));
+        let mut command = Command::new("redis-server");
+        command.args(&args);
+        self.process = Some(Guarded::spawn(&mut command, &self.dir.join("redis-server.out")));
         let deadline = Instant::now() + Duration::from_secs(10);
         loop {
             if self.ping() {
@@ -174,9 +164,8 @@ impl RedisServer {
 
     /// Kills the server at once (SIGKILL, like a crash), to test "Redis is down".
     pub fn stop(&mut self) {
-        if let Some((mut child, stdin)) = self.wrapper.take() {
-            drop(stdin);
-            let _ = child.wait();
+        if let Some(mut process) = self.process.take() {
+            process.stop();
         }
     }
 
