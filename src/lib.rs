@@ -16,6 +16,7 @@ mod health;
 mod json;
 mod legacy;
 mod openapi;
+mod reply;
 mod request;
 mod request_id;
 mod response;
@@ -29,7 +30,8 @@ pub mod fuzzing;
 
 use std::time::Instant;
 
-use spin_sdk::http::{Method, Request, Response};
+use spin_sdk::http::conversions::TryFromIncomingRequest;
+use spin_sdk::http::{IncomingRequest, IntoResponse, Method, Request, Response, ResponseOutparam};
 
 use crate::access_log::Entry;
 use crate::config::Config;
@@ -73,15 +75,26 @@ const ROUTES: &[Route] = &[
 ];
 
 // Exported only in the wasm build: a native build (the rlib the fuzz targets link, and the
-// cdylib cargo builds beside it) cannot carry the component's export names.
+// cdylib cargo builds beside it) cannot carry the component's export names. It takes the raw
+// request and out-parameter, rather than a `Request` and a returned `Response`, so that `reply`
+// can hand the response over with its body already written.
 #[cfg_attr(target_arch = "wasm32", spin_sdk::http_component)]
 #[cfg_attr(not(target_arch = "wasm32"), allow(dead_code))]
-fn handle(req: Request) -> Response {
+async fn entry(req: IncomingRequest, out: ResponseOutparam) {
+    let response = match Request::try_from_incoming_request(req).await {
+        Ok(req) => handle(&req),
+        // The client went away while sending its body: no one reads this answer.
+        Err(e) => e.into_response(),
+    };
+    reply::send(out, response);
+}
+
+fn handle(req: &Request) -> Response {
     // The log's duration runs on the monotonic clock; its time is the wall clock's.
     let started = Instant::now();
     let time = clock::now();
-    let request_id = RequestId::of(&req);
-    let (route, mut response) = respond(&req);
+    let request_id = RequestId::of(req);
+    let (route, mut response) = respond(req);
     response.set_header("x-request-id", request_id.as_str());
     let template = route.map(Route::template);
     Entry {

@@ -18,6 +18,7 @@ mod properties;
 mod real_spin_facts;
 mod redis_cost;
 mod redis_faults;
+mod reply;
 mod request_log;
 mod sessions;
 mod soak;

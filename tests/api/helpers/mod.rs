@@ -169,8 +169,9 @@ impl TestApp {
 
     /// Sends one request (made by `send`) and observes what it cost, on either backend: Redis
     /// round trips and connections from Redis's side, variable lookups from the backend. Under
-    /// the test host, its own records must agree with what Redis saw, and the instance must not
-    /// have trapped. Only for an app from `spawn_observed` that no other client is using.
+    /// the test host, its own records must agree with what Redis saw, the instance must not have
+    /// trapped, and the response must have come with its whole body (`src/reply.rs`). Only for
+    /// an app from `spawn_observed` that no other client is using.
     pub fn observe(&self, send: impl FnOnce() -> TestResponse) -> Observation {
         let mut observer = self.observer.lock().unwrap();
         let observer = observer.get_or_insert_with(|| {
@@ -191,6 +192,7 @@ impl TestApp {
                 assert_eq!(records.len(), 1, "one request observed at a time: {records:?}");
                 let record = &records[0];
                 assert!(!record.trapped, "the instance trapped: {record:?}");
+                assert!(record.body_complete_when_set, "the body was not written whole before `set`: {record:?}");
                 assert_eq!(u64::from(record.redis_opens), activity.opens, "opens, test host vs Redis: {record:?}");
                 assert_eq!(record.redis_commands, activity.round_trips, "round trips, test host vs Redis: {record:?}");
                 let gets = variable_gets_from_resolutions(&record.variables_resolved, activity.opens);
@@ -247,6 +249,14 @@ impl TestApp {
         let file = dir.join(format!("{}_{stream}.txt", manifest().component_id));
         // A log file not created yet holds nothing so far.
         Some(std::fs::read_to_string(&file).unwrap_or_default())
+    }
+
+    /// What the test host recorded of each request so far; `None` under another backend.
+    pub fn host_records(&self) -> Option<Vec<spin_test_host::RequestRecord>> {
+        match &self.backend {
+            Backend::TestHost(server) => Some(server.requests()),
+            _ => None,
+        }
     }
 
     pub fn clear_host_records(&self) {

@@ -1,13 +1,16 @@
 //! Serving HTTP like Spin's HTTP trigger: one fresh instance per request, Spin's `spin-*` headers.
 
+use std::collections::VecDeque;
 use std::net::SocketAddr;
+use std::pin::Pin;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
+use std::task::{Context as TaskContext, Poll, Waker};
 
 use anyhow::{Context, Result};
 use bytes::Bytes;
 use http_body_util::{BodyExt, Full};
-use hyper::body::Incoming;
+use hyper::body::{Body, Frame, Incoming};
 use hyper::server::conn::http1;
 use hyper::service::service_fn;
 use hyper_util::rt::TokioIo;
@@ -15,7 +18,7 @@ use wasmtime::Store;
 use wasmtime_wasi_http::p2::bindings::http::types::Scheme;
 use wasmtime_wasi_http::p2::bindings::ProxyPre;
 use wasmtime_wasi_http::p2::body::HyperOutgoingBody;
-use wasmtime_wasi_http::WasiHttpView;
+use wasmtime_wasi_http::{Error as BodyError, WasiHttpView};
 
 use crate::instance::{InstanceState, ServeConfig};
 use crate::RequestRecord;
@@ -98,7 +101,19 @@ async fn run_instance(
     let (sender, receiver) = tokio::sync::oneshot::channel();
     let incoming =
         store.data_mut().http().new_incoming_request(Scheme::Http, req).map_err(|e| anyhow::anyhow!("{e:?}"))?;
-    let out = store.data_mut().http().new_response_outparam(sender).map_err(|e| anyhow::anyhow!("{e:?}"))?;
+    let out = store
+        .data_mut()
+        .http()
+        .new_response_outparam_from_callback(move |result| {
+            // This runs inside the component's `set` call: what the body holds now is exactly what
+            // the component wrote before handing the response over.
+            let _ = sender.send(result.map(|response| {
+                let (parts, body) = response.into_parts();
+                let (complete, body) = prefetch(body);
+                (complete, hyper::Response::from_parts(parts, body))
+            }));
+        })
+        .map_err(|e| anyhow::anyhow!("{e:?}"))?;
     let pre = shared.pre.clone();
     // From here on the record is always completed, by the finisher below.
     shared.in_flight.fetch_add(1, Ordering::SeqCst);
@@ -111,7 +126,14 @@ async fn run_instance(
         (result, std::mem::take(&mut store.data_mut().record))
     });
 
-    let response = receiver.await;
+    let response = match receiver.await {
+        Ok(Ok((complete, response))) => {
+            record.body_complete_when_set = complete;
+            Ok(Ok(response))
+        }
+        Ok(Err(code)) => Ok(Err(code)),
+        Err(e) => Err(e),
+    };
     let status = match &response {
         Ok(Ok(r)) => r.status().as_u16(),
         _ => 500,
@@ -141,6 +163,48 @@ async fn run_instance(
         Err(_) => {
             let _ = task.await;
             anyhow::bail!("the component never set a response")
+        }
+    }
+}
+
+/// Takes every frame of `body` that is already there, without waiting: whether the component wrote
+/// and finished the whole body before it handed over the response (see `RequestRecord`). The frames
+/// go back in front of the rest, so the client gets the same body.
+fn prefetch(mut body: HyperOutgoingBody) -> (bool, HyperOutgoingBody) {
+    let mut cx = TaskContext::from_waker(Waker::noop());
+    let mut frames = VecDeque::new();
+    let complete = loop {
+        match Pin::new(&mut body).poll_frame(&mut cx) {
+            Poll::Ready(Some(Ok(frame))) => frames.push_back(Ok(frame)),
+            Poll::Ready(Some(Err(e))) => {
+                frames.push_back(Err(e));
+                break false;
+            }
+            Poll::Ready(None) => break true,
+            Poll::Pending => break false,
+        }
+    };
+    let rest = if complete { None } else { Some(body) };
+    (complete, Prefetched { frames, rest }.boxed_unsync())
+}
+
+/// A body whose first frames were already taken, followed by the rest of the original.
+struct Prefetched {
+    frames: VecDeque<Result<Frame<Bytes>, BodyError>>,
+    rest: Option<HyperOutgoingBody>,
+}
+
+impl Body for Prefetched {
+    type Data = Bytes;
+    type Error = BodyError;
+
+    fn poll_frame(mut self: Pin<&mut Self>, cx: &mut TaskContext<'_>) -> Poll<Option<Result<Frame<Bytes>, BodyError>>> {
+        if let Some(frame) = self.frames.pop_front() {
+            return Poll::Ready(Some(frame));
+        }
+        match self.rest.as_mut() {
+            Some(rest) => Pin::new(rest).poll_frame(cx),
+            None => Poll::Ready(None),
         }
     }
 }

@@ -1,0 +1,34 @@
+//! How responses reach the host (`src/reply.rs`): a body that fits the host's buffer is written
+//! whole before the response is handed over (`TestApp::observe` checks that on every observed
+//! request); a larger one is streamed after it, and must arrive just as whole.
+
+use serde_json::json;
+
+use crate::helpers::TestApp;
+
+/// wasmtime's wasi-http, under Spin and the test host, buffers one chunk of 1 MiB before the
+/// response is handed over; this session's data is larger, so its body takes the streaming path.
+#[test]
+fn a_body_larger_than_the_host_buffer_arrives_whole() {
+    let limit = "4000000";
+    let Some(app) = TestApp::spawn_private(&[
+        ("SPIN_VARIABLE_MAX_BODY_BYTES", limit),
+        ("SPIN_VARIABLE_MAX_SESSION_DATA_BYTES", limit),
+    ]) else {
+        return;
+    };
+    let data = json!({ "blob": "x".repeat(1_500_000) });
+    let created = app.post_json("/v1/sessions", &json!({ "data": data }));
+    assert_eq!(created.status, 201, "{}", created.text());
+    let token = created.json()["id"].as_str().expect("a session id").to_owned();
+
+    app.clear_host_records();
+    let read = app.get(&format!("/v1/sessions/{token}"));
+    assert_eq!(read.status, 200);
+    assert!(read.body.len() > 1 << 20, "a body of {} bytes does not test the streaming path", read.body.len());
+    assert_eq!(read.json()["data"], data);
+    if let Some(records) = app.host_records() {
+        assert_eq!(records.len(), 1, "{records:?}");
+        assert!(!records[0].body_complete_when_set, "expected the streaming path: {:?}", records[0]);
+    }
+}
