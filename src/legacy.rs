@@ -20,9 +20,6 @@ use crate::store::{self, Precondition, Store, WriteOutcome};
 
 /// How long a session created through `/create_session` lives, as in the original.
 const SESSION_TTL_SECONDS: u64 = 3600;
-/// Users fetched per Redis round trip by `/list_users`.
-const LIST_BATCH: u32 = 1000;
-
 const USER_NOT_FOUND: &str = "Utilisateur non trouvé";
 const USER_FIELDS_REQUIRED: &str = "Les champs 'nom' et 'prenom' sont obligatoires";
 const SESSION_ID_MISSING: &str = "session_id manquant";
@@ -81,23 +78,11 @@ pub fn delete_user(_: &Request, param: &str, config: &Config) -> Result<Response
 
 /// `GET /list_users` → `200 [{"id", "nom", "prenom"}, ...]` in ascending id order.
 ///
-/// Records are read in place (names are borrowed from the page, not copied; other fields are
+/// Records are read in place (names are borrowed from the records, not copied; other fields are
 /// skipped) and written straight out: no JSON tree.
 pub fn list_users(_: &Request, _: &str, config: &Config) -> Result<Response, ApiError> {
-    let store = Store::open(&config.redis_url()?)?;
-    let mut pages = Vec::new();
-    let mut after = 0;
-    loop {
-        let page = store.list_users(after, LIST_BATCH)?;
-        let next = page.next_after;
-        pages.push(page);
-        match next {
-            Some(next) => after = next,
-            None => break,
-        }
-    }
-    let users =
-        pages.iter().flat_map(|page| page.records()).map(read_user).collect::<Result<Vec<OriginalUser>, _>>()?;
+    let records = Store::open(&config.redis_url()?)?.all_user_records()?;
+    let users = records.iter().map(|record| read_user(record)).collect::<Result<Vec<OriginalUser>, _>>()?;
     Ok(response::flask(200, &users))
 }
 

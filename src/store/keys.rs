@@ -43,6 +43,9 @@ const IDEMPOTENCY_KEY: &str = "idempotency_key:";
 /// The prefixes scripts build keys from, in the order `lua.rs`'s prelude reads them.
 pub const PREFIXES: [&str; 6] = [USER, SESSION, SESSION_META, USER_SESSIONS, HASHED_SESSION, HASHED_SESSION_META];
 
+/// The `GET` pattern of `SORT` that reads the record of each user in the index.
+pub const USER_RECORDS: &str = "user:*";
+
 pub fn user(id: u64) -> String {
     format!("{USER}{id}")
 }
@@ -87,6 +90,11 @@ pub fn hashed_session_meta(digest: &str) -> String {
 
 #[cfg(test)]
 mod tests {
+    #[test]
+    fn the_user_records_pattern_is_the_user_prefix() {
+        assert_eq!(super::USER_RECORDS, format!("{}*", super::USER));
+    }
+
     #[test]
     fn a_token_digest_is_its_sha256_in_base64url() {
         // SHA-256("abc") = ba7816bf 8f01cfea ...

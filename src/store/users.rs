@@ -6,7 +6,7 @@ use serde::{Deserialize, Serialize};
 use spin_sdk::redis::RedisResult;
 
 use super::keys::{self, USERS_INDEX, USER_ID_COUNTER};
-use super::{sha1_hex, text, unexpected, Store, StoreError};
+use super::{binary, classify, sha1_hex, text, unexpected, Store, StoreError};
 
 /// A user as stored in `user:<id>`, read in place from the record's bytes (`UserRecord::user`):
 /// text without escapes is borrowed, not copied. Records written by the original service have no
@@ -280,6 +280,26 @@ return 'deleted'
             Some("mismatch") => Ok(WriteOutcome::PreconditionFailed),
             _ => Err(unexpected(DELETE_USER.name, &reply)),
         }
+    }
+
+    /// Every user's record, as stored, in ascending id order: one round trip and no script. `SORT
+    /// ... BY nosort` walks the index in its own order and `GET` reads each record, all inside
+    /// Redis, for about 0.13 µs of Redis time per user; the paging script below spends about 1 µs
+    /// per user, building a Lua string for each record. One command sees one state of the data,
+    /// so the list is consistent; it holds Redis for the whole list, as the original's `KEYS` did.
+    pub fn all_user_records(&self) -> Result<Vec<Vec<u8>>, StoreError> {
+        let params = [binary(USERS_INDEX), binary("BY"), binary("nosort"), binary("GET"), binary(keys::USER_RECORDS)];
+        let reply = self.conn.execute("SORT", &params).map_err(classify)?;
+        let mut records = Vec::with_capacity(reply.len());
+        for item in reply {
+            match item {
+                RedisResult::Binary(record) => records.push(record),
+                // An index entry without its record: not a user (writes keep the two together).
+                RedisResult::Nil => {}
+                other => return Err(unexpected("SORT", &[other])),
+            }
+        }
+        Ok(records)
     }
 
     /// Returns up to `limit` users with an id greater than `after`, in ascending id order, in one
