@@ -83,7 +83,8 @@ pub fn delete_user(_: &Request, param: &str, config: &Config) -> Result<Response
 pub fn list_users(_: &Request, _: &str, config: &Config) -> Result<Response, ApiError> {
     let records = Store::open(&config.redis_url()?)?.all_user_records()?;
     let users = records.iter().map(|record| read_user(record)).collect::<Result<Vec<OriginalUser>, _>>()?;
-    Ok(response::flask(200, &users))
+    let body = response::flask_user_list(users.iter().map(|u| (u.id, &*u.nom, &*u.prenom)));
+    Ok(response::with_body(200, "application/json", body))
 }
 
 /// `POST /create_session` `{"session_id", "data"?}` → `201 {"message"}`; the session lives an hour.

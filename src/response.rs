@@ -54,6 +54,66 @@ pub fn flask_json(value: &impl Serialize) -> Vec<u8> {
     out
 }
 
+/// What `flask_json` writes for a list of `{"id", "nom", "prenom"}` objects (`/list_users`), written
+/// directly instead of through serde: a listing holds every user, and this way costs a fraction of
+/// the generic path per user.
+pub fn flask_user_list<'a>(users: impl IntoIterator<Item = (u64, &'a str, &'a str)>) -> Vec<u8> {
+    let mut out = Vec::new();
+    let mut ids = itoa::Buffer::new();
+    out.push(b'[');
+    for (i, (id, nom, prenom)) in users.into_iter().enumerate() {
+        if i > 0 {
+            out.push(b',');
+        }
+        out.extend_from_slice(b"{\"id\":");
+        out.extend_from_slice(ids.format(id).as_bytes());
+        out.extend_from_slice(b",\"nom\":");
+        push_python_string(&mut out, nom);
+        out.extend_from_slice(b",\"prenom\":");
+        push_python_string(&mut out, prenom);
+        out.push(b'}');
+    }
+    out.extend_from_slice(b"]\n");
+    out
+}
+
+/// `s` as a JSON string the way Python's `json.dumps` writes it with `ensure_ascii`: printable ASCII
+/// as it is, `"` and `\\` and the usual control characters with a backslash, everything else as
+/// `\uXXXX` (astral characters as surrogate pairs).
+fn push_python_string(out: &mut Vec<u8>, s: &str) {
+    out.push(b'"');
+    push_python_escaped(out, s);
+    out.push(b'"');
+}
+
+/// The inside of `push_python_string`'s string.
+fn push_python_escaped(out: &mut Vec<u8>, s: &str) {
+    let mut rest = s;
+    while !rest.is_empty() {
+        let plain = rest.bytes().position(|b| !(b' '..=b'~').contains(&b) || b == b'"' || b == b'\\');
+        let plain = plain.unwrap_or(rest.len());
+        out.extend_from_slice(&rest.as_bytes()[..plain]);
+        rest = &rest[plain..];
+        let Some(c) = rest.chars().next() else { break };
+        match c {
+            '"' => out.extend_from_slice(b"\\\""),
+            '\\' => out.extend_from_slice(b"\\\\"),
+            '\n' => out.extend_from_slice(b"\\n"),
+            '\r' => out.extend_from_slice(b"\\r"),
+            '\t' => out.extend_from_slice(b"\\t"),
+            '\u{8}' => out.extend_from_slice(b"\\b"),
+            '\u{c}' => out.extend_from_slice(b"\\f"),
+            _ => {
+                let mut units = [0u16; 2];
+                for unit in c.encode_utf16(&mut units) {
+                    out.extend_from_slice(&escaped_unit(*unit));
+                }
+            }
+        }
+        rest = &rest[c.len_utf8()..];
+    }
+}
+
 /// serde_json's compact formatter, but escaping everything outside printable ASCII as Python's
 /// `ensure_ascii` does (including DEL, and astral characters as surrogate pairs), and writing
 /// floats as Python's `repr` does.
@@ -69,21 +129,11 @@ impl serde_json::ser::Formatter for FlaskFormatter {
         writer: &mut W,
         fragment: &str,
     ) -> std::io::Result<()> {
-        // Runs of printable ASCII are written as they are, in one call each.
-        let mut rest = fragment;
-        while !rest.is_empty() {
-            let printable = rest.bytes().position(|b| !(b' '..=b'~').contains(&b)).unwrap_or(rest.len());
-            writer.write_all(&rest.as_bytes()[..printable])?;
-            rest = &rest[printable..];
-            if let Some(c) = rest.chars().next() {
-                let mut units = [0u16; 2];
-                for unit in c.encode_utf16(&mut units) {
-                    writer.write_all(&escaped_unit(*unit))?;
-                }
-                rest = &rest[c.len_utf8()..];
-            }
-        }
-        Ok(())
+        // serde_json has already escaped what JSON requires (quotes, backslashes, control
+        // characters); what is left to escape is what Python's `ensure_ascii` adds.
+        let mut escaped = Vec::with_capacity(fragment.len());
+        push_python_escaped(&mut escaped, fragment);
+        writer.write_all(&escaped)
     }
 }
 
@@ -154,6 +204,17 @@ mod tests {
         let body = json!({ "s": "a\"b\\c\n\u{1}\u{7f}😀/" });
         assert_eq!(flask_json(&body), b"{\"s\":\"a\\\"b\\\\c\\n\\u0001\\u007f\\ud83d\\ude00/\"}\n");
         assert_eq!(flask_json(&json!([])), b"[]\n");
+    }
+
+    #[test]
+    fn the_user_list_is_what_the_generic_encoder_writes() {
+        let names = ["", "Jean", "Élodie", "a\"b\\c", "\n\r\t\u{8}\u{c}\u{1}\u{1f}\u{7f}", "😀 /<>&'", "\u{80}\u{ffff}"];
+        let users: Vec<(u64, &str, &str)> =
+            names.iter().enumerate().map(|(i, n)| (i as u64 * 1_000_003, *n, names[(i + 3) % names.len()])).collect();
+        let generic: Vec<_> = users.iter().map(|(id, nom, prenom)| json!({ "id": id, "nom": nom, "prenom": prenom })).collect();
+        assert_eq!(String::from_utf8(flask_user_list(users.iter().copied())), String::from_utf8(flask_json(&generic)));
+        assert_eq!(flask_user_list([]), b"[]\n");
+        assert_eq!(flask_user_list([(u64::MAX, "N", "P")]), b"[{\"id\":18446744073709551615,\"nom\":\"N\",\"prenom\":\"P\"}]\n");
     }
 
     #[test]
