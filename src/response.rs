@@ -208,13 +208,18 @@ mod tests {
 
     #[test]
     fn the_user_list_is_what_the_generic_encoder_writes() {
-        let names = ["", "Jean", "Élodie", "a\"b\\c", "\n\r\t\u{8}\u{c}\u{1}\u{1f}\u{7f}", "😀 /<>&'", "\u{80}\u{ffff}"];
+        let names =
+            ["", "Jean", "Élodie", "a\"b\\c", "\n\r\t\u{8}\u{c}\u{1}\u{1f}\u{7f}", "😀 /<>&'", "\u{80}\u{ffff}"];
         let users: Vec<(u64, &str, &str)> =
             names.iter().enumerate().map(|(i, n)| (i as u64 * 1_000_003, *n, names[(i + 3) % names.len()])).collect();
-        let generic: Vec<_> = users.iter().map(|(id, nom, prenom)| json!({ "id": id, "nom": nom, "prenom": prenom })).collect();
+        let generic: Vec<_> =
+            users.iter().map(|(id, nom, prenom)| json!({ "id": id, "nom": nom, "prenom": prenom })).collect();
         assert_eq!(String::from_utf8(flask_user_list(users.iter().copied())), String::from_utf8(flask_json(&generic)));
         assert_eq!(flask_user_list([]), b"[]\n");
-        assert_eq!(flask_user_list([(u64::MAX, "N", "P")]), b"[{\"id\":18446744073709551615,\"nom\":\"N\",\"prenom\":\"P\"}]\n");
+        assert_eq!(
+            flask_user_list([(u64::MAX, "N", "P")]),
+            b"[{\"id\":18446744073709551615,\"nom\":\"N\",\"prenom\":\"P\"}]\n"
+        );
     }
 
     #[test]
