@@ -7,7 +7,7 @@ use std::collections::BTreeMap;
 
 use serde_json::json;
 
-use crate::helpers::{TestApp, TestResponse};
+use crate::helpers::{manifest, TestApp, TestResponse};
 
 /// Commands Redis counted since the last `CONFIG RESETSTAT`, leaving out this test's own
 /// `INFO`/`CONFIG`, the observer's `MONITOR`/`ECHO`, and the client library's connection set-up
@@ -46,7 +46,7 @@ fn measure_with(
     (seen.response, seen.round_trips, commands_executed(redis))
 }
 
-/// `measure_with` for the common case: one variable, `config`, that joins all the settings.
+/// `measure_with` for the common case: one variable, `access` (spin.toml), for Redis and the token.
 fn measure(
     app: &TestApp,
     redis: &mut redis::Connection,
@@ -107,11 +107,28 @@ fn original_endpoints_cost_one_round_trip_each() {
     assert_eq!(executed, stats(&[("mget", 1)]));
 }
 
+/// Each `{{ }}` reference a request resolves costs host CPU under Spin (src/config.rs), so a read
+/// resolves the four of `access` and not the eight tuning settings of `limits`; opening Redis makes
+/// Spin resolve every application variable once more (`real_spin_facts`).
+#[test]
+fn reads_resolve_only_the_access_settings() {
+    let Some(app) = TestApp::spawn_observed(&[]) else { return };
+    let user = app.post_json("/v1/users", &json!({ "nom": "Doe", "prenom": "John" })).json();
+    let seen = app.observe(|| app.get(&format!("/v1/users/{}", user["id"])));
+    assert_eq!((seen.response.status, seen.variable_gets), (200, 1));
+    let access = ["redis_address", "redis_username", "api_token", "redis_password"];
+    for (name, times) in &seen.variables_resolved {
+        let expected = if access.contains(&name.as_str()) { 2 } else { 1 };
+        assert_eq!(*times, expected, "{name} resolved {times} times: {seen:?}");
+    }
+    assert_eq!(seen.variables_resolved.len(), manifest().variables.len(), "{seen:?}");
+}
+
 #[test]
 fn requests_rejected_at_the_edge_never_touch_redis() {
     let Some(app) = TestApp::spawn_observed(&[]) else { return };
     let mut redis = app.redis().unwrap();
-    // Only the configuration is read (for the API token).
+    // Only `access` is read (for the API token).
     let (res, trips, executed) = measure_with(&app, &mut redis, 1, || app.get("/get_user/abc"));
     assert_eq!((res.status, trips.len(), executed.len()), (404, 0, 0));
     let (res, trips, executed) =
@@ -218,7 +235,8 @@ fn v1_endpoints_cost_one_round_trip_each() {
             ("zrange", 1),
             ("pexpireat", 1),
         ],
-        measure_with(&app, &mut redis, 1, || app.post_json("/v1/sessions", &json!({ "user_id": user["id"] }))),
+        // The default TTL is tuning: a second lookup, `limits`.
+        measure_with(&app, &mut redis, 2, || app.post_json("/v1/sessions", &json!({ "user_id": user["id"] }))),
     )
     .json();
     let session_path = format!("/v1/sessions/{}", session["id"].as_str().unwrap());
