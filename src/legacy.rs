@@ -14,7 +14,7 @@ use spin_sdk::http::{Request, Response};
 use crate::clock;
 use crate::config::Config;
 use crate::error::ApiError;
-use crate::request;
+use crate::request::{self, Name};
 use crate::response;
 use crate::store::{self, Precondition, Store, WriteOutcome};
 
@@ -28,7 +28,7 @@ const SESSION_NOT_FOUND: &str = "Session introuvable ou expirée";
 
 /// The body of `/create_user`. Other fields are ignored, as Flask ignored them.
 #[derive(Deserialize)]
-struct NewUser {
+struct NewUserBody {
     #[serde(default, deserialize_with = "request::present")]
     nom: Option<Value>,
     #[serde(default, deserialize_with = "request::present")]
@@ -37,25 +37,60 @@ struct NewUser {
 
 /// The body of `/create_session`. Other fields are ignored, as Flask ignored them.
 #[derive(Deserialize)]
-struct NewSession {
+struct NewSessionBody {
     #[serde(default, deserialize_with = "request::present")]
     session_id: Option<Value>,
     #[serde(default, deserialize_with = "request::present")]
     data: Option<Value>,
 }
 
+/// `POST /create_user`, parsed: both names, each a non-empty string (else the original's 400).
+struct NewUser {
+    nom: Name,
+    prenom: Name,
+}
+
+impl NewUser {
+    fn parse(req: &Request, config: &Config) -> Result<Self, ApiError> {
+        let body: NewUserBody = request::json_body(req, config)?;
+        let (Some(nom), Some(prenom)) = (non_empty_str(&body.nom), non_empty_str(&body.prenom)) else {
+            return Err(ApiError::BadRequest(USER_FIELDS_REQUIRED.into()));
+        };
+        Ok(NewUser {
+            nom: Name::parse(config, "nom", nom.to_owned())?,
+            prenom: Name::parse(config, "prenom", prenom.to_owned())?,
+        })
+    }
+}
+
+/// `POST /create_session`, parsed: the client's session id and the data as it will be stored.
+struct NewSession {
+    session_id: String,
+    data: String,
+}
+
+impl NewSession {
+    fn parse(req: &Request, config: &Config) -> Result<Self, ApiError> {
+        let body: NewSessionBody = request::json_body(req, config)?;
+        // The original formatted the id into the key, so integers were accepted too.
+        let session_id = match body.session_id {
+            Some(Value::String(s)) if !s.is_empty() => s,
+            Some(Value::Number(n)) if n.is_i64() || n.is_u64() => n.to_string(),
+            _ => return Err(ApiError::BadRequest(SESSION_ID_MISSING.into())),
+        };
+        if !request::session_id_acceptable(config, &session_id)? {
+            return Err(ApiError::BadRequest(SESSION_ID_INVALID.into()));
+        }
+        let data = request::session_data(config, &body.data.unwrap_or_else(|| json!({})))?;
+        Ok(NewSession { session_id, data })
+    }
+}
+
 /// `POST /create_user` `{"nom", "prenom"}` → `201 {"message", "user_id"}`.
 pub fn create_user(req: &Request, _: &str, config: &Config) -> Result<Response, ApiError> {
-    let body: NewUser = request::json_body(req, config)?;
-    let (Some(nom), Some(prenom)) = (non_empty_str(&body.nom), non_empty_str(&body.prenom)) else {
-        return Err(ApiError::BadRequest(USER_FIELDS_REQUIRED.into()));
-    };
-    for (field, value) in [("nom", nom), ("prenom", prenom)] {
-        if let Some(reason) = request::name_problem(config, value)? {
-            return Err(ApiError::InvalidField { field, reason });
-        }
-    }
-    let created = Store::open(&config.redis_url()?)?.create_user(nom, prenom, &clock::now())?;
+    let new = NewUser::parse(req, config)?;
+    let created =
+        Store::open(&config.redis_url()?)?.create_user(new.nom.as_str(), new.prenom.as_str(), &clock::now())?;
     Ok(response::flask(201, &json!({ "message": "Utilisateur créé", "user_id": created.user()?.id })))
 }
 
@@ -89,18 +124,8 @@ pub fn list_users(_: &Request, _: &str, config: &Config) -> Result<Response, Api
 
 /// `POST /create_session` `{"session_id", "data"?}` → `201 {"message"}`; the session lives an hour.
 pub fn create_session(req: &Request, _: &str, config: &Config) -> Result<Response, ApiError> {
-    let body: NewSession = request::json_body(req, config)?;
-    // The original formatted the id into the key, so integers were accepted too.
-    let session_id = match body.session_id {
-        Some(Value::String(s)) if !s.is_empty() => s,
-        Some(Value::Number(n)) if n.is_i64() || n.is_u64() => n.to_string(),
-        _ => return Err(ApiError::BadRequest(SESSION_ID_MISSING.into())),
-    };
-    if !request::session_id_acceptable(config, &session_id)? {
-        return Err(ApiError::BadRequest(SESSION_ID_INVALID.into()));
-    }
-    let data = request::session_data(config, &body.data.unwrap_or_else(|| json!({})))?;
-    Store::open(&config.redis_url()?)?.put_session_data(&session_id, &data, SESSION_TTL_SECONDS)?;
+    let new = NewSession::parse(req, config)?;
+    Store::open(&config.redis_url()?)?.put_session_data(&new.session_id, &new.data, SESSION_TTL_SECONDS)?;
     Ok(response::flask(201, &json!({ "message": "Session enregistrée" })))
 }
 

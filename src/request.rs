@@ -91,16 +91,32 @@ pub fn if_match(req: &Request) -> Precondition {
     Precondition::OneOf(tags)
 }
 
-/// Why a `nom` or `prenom` is not acceptable, beyond being present: control characters, or more
-/// than `max_name_chars` characters. `None` when it is fine.
-pub fn name_problem(config: &Config, name: &str) -> Result<Option<String>, ApiError> {
-    if name.chars().any(char::is_control) {
-        return Ok(Some("must not contain control characters".into()));
+/// A `nom` or `prenom` as the service stores it: no control characters, at most `max_name_chars`
+/// characters. Only `Name::parse` makes one, so a handler that holds a `Name` holds a valid name.
+#[derive(Debug)]
+pub struct Name(String);
+
+impl Name {
+    /// Checks a name's content: 422 naming the field when it is not acceptable. (Whether a value
+    /// is a string at all, and whether it may be blank, is each API's own rule.)
+    pub fn parse(config: &Config, field: &'static str, name: String) -> Result<Name, ApiError> {
+        let invalid = |reason: String| Err(ApiError::InvalidField { field, reason });
+        if name.chars().any(char::is_control) {
+            return invalid("must not contain control characters".into());
+        }
+        match config::MAX_NAME_CHARS.check(config, name.chars().count() as u64)? {
+            Ok(()) => Ok(Name(name)),
+            Err(limit) => invalid(format!("must be at most {limit} characters")),
+        }
     }
-    Ok(config::MAX_NAME_CHARS
-        .check(config, name.chars().count() as u64)?
-        .err()
-        .map(|limit| format!("must be at most {limit} characters")))
+
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+
+    pub fn into_string(self) -> String {
+        self.0
+    }
 }
 
 /// Session `data` as it will be stored: 422 when it nests deeper than `max_session_data_depth`,

@@ -25,7 +25,7 @@ const SESSION_TOKEN_BYTES: usize = 24;
 /// The body of `POST /v1/sessions`.
 #[derive(Deserialize)]
 #[serde(deny_unknown_fields)]
-struct NewSession {
+struct NewSessionBody {
     #[serde(default, deserialize_with = "request::present")]
     user_id: Option<Value>,
     #[serde(default, deserialize_with = "request::present")]
@@ -37,30 +37,64 @@ struct NewSession {
 /// The body of `PATCH /v1/sessions/<id>`.
 #[derive(Deserialize)]
 #[serde(deny_unknown_fields)]
-struct SessionPatch {
+struct SessionPatchBody {
     #[serde(default, deserialize_with = "request::present")]
     data: Option<Value>,
     #[serde(default, deserialize_with = "request::present")]
     ttl_seconds: Option<Value>,
 }
 
+/// `POST /v1/sessions`, parsed: the owner if any, the data (as sent and as it will be stored),
+/// and the life of the session.
+struct NewSession {
+    user_id: Option<u64>,
+    data: Value,
+    stored_data: String,
+    ttl_seconds: u64,
+}
+
+impl NewSession {
+    fn parse(req: &Request, config: &Config) -> Result<Self, ApiError> {
+        let body: NewSessionBody = request::json_body(req, config)?;
+        let user_id = match &body.user_id {
+            None | Some(Value::Null) => None,
+            Some(v) => Some(
+                request::whole_number(v)
+                    .filter(|id| (1..=i64::MAX as u64).contains(id))
+                    .ok_or(ApiError::InvalidField { field: "user_id", reason: "must be a positive integer".into() })?,
+            ),
+        };
+        let data = body.data.unwrap_or_else(|| json!({}));
+        let stored_data = request::session_data(config, &data)?;
+        let ttl_seconds = match ttl_field(config, body.ttl_seconds.as_ref())? {
+            Some(ttl) => ttl,
+            None => config.session_ttl_seconds()?,
+        };
+        Ok(NewSession { user_id, data, stored_data, ttl_seconds })
+    }
+}
+
+/// `PATCH /v1/sessions/<id>`, parsed: which session, and what changes.
+struct SessionChange {
+    token: String,
+    update: SessionUpdate,
+}
+
+impl SessionChange {
+    fn parse(req: &Request, param: &str, config: &Config) -> Result<Self, ApiError> {
+        let token = session_token(config, param)?;
+        let body: SessionPatchBody = request::json_body(req, config)?;
+        let update = SessionUpdate {
+            data: body.data.as_ref().map(|data| request::session_data(config, data)).transpose()?,
+            ttl_ms: ttl_field(config, body.ttl_seconds.as_ref())?.map(|s| s * 1000),
+        };
+        Ok(SessionChange { token, update })
+    }
+}
+
 /// `POST /v1/sessions` `{"user_id"?, "data"?, "ttl_seconds"?}` → `201` with `Location`.
 pub fn create(req: &Request, _: &str, config: &Config) -> Result<Response, ApiError> {
-    let body: NewSession = request::json_body(req, config)?;
-    let user_id = match &body.user_id {
-        None | Some(Value::Null) => None,
-        Some(v) => Some(
-            request::whole_number(v)
-                .filter(|id| (1..=i64::MAX as u64).contains(id))
-                .ok_or(ApiError::InvalidField { field: "user_id", reason: "must be a positive integer".into() })?,
-        ),
-    };
-    let data = body.data.unwrap_or_else(|| json!({}));
-    let stored_data = request::session_data(config, &data)?;
-    let ttl_seconds = match ttl_field(config, body.ttl_seconds.as_ref())? {
-        Some(ttl) => ttl,
-        None => config.session_ttl_seconds()?,
-    };
+    let NewSession { user_id, data, stored_data, ttl_seconds } = NewSession::parse(req, config)?;
     let token = new_session_token()?;
     let created_at = clock::now();
     let created = Store::open(&config.redis_url()?)?.create_session(
@@ -101,12 +135,7 @@ pub fn get(_: &Request, param: &str, config: &Config) -> Result<Response, ApiErr
 /// `PATCH /v1/sessions/<id>` `{"data"?, "ttl_seconds"?}`: replaces the data and/or restarts the
 /// expiry from now (sliding sessions).
 pub fn update(req: &Request, param: &str, config: &Config) -> Result<Response, ApiError> {
-    let token = session_token(config, param)?;
-    let body: SessionPatch = request::json_body(req, config)?;
-    let update = SessionUpdate {
-        data: body.data.as_ref().map(|data| request::session_data(config, data)).transpose()?,
-        ttl_ms: ttl_field(config, body.ttl_seconds.as_ref())?.map(|s| s * 1000),
-    };
+    let SessionChange { token, update } = SessionChange::parse(req, param, config)?;
     let session = Store::open(&config.redis_url()?)?.update_session(&token, &update)?.ok_or_else(not_found)?;
     Ok(response::json(200, &with_token(session_json(&session)?, &token)))
 }

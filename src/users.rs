@@ -6,7 +6,8 @@ use spin_sdk::http::{Request, Response};
 
 use crate::config::{self, Config};
 use crate::error::ApiError;
-use crate::store::{self, Store, User, UserCreation, UserPatch, UserRecord, WriteOutcome};
+use crate::request::Name;
+use crate::store::{self, Precondition, Store, User, UserCreation, UserPatch, UserRecord, WriteOutcome};
 use crate::{base64url, clock, request, response, sessions};
 
 /// Page size of `GET /v1/users` when `limit` is not given (at most `max_page_size`).
@@ -22,19 +23,88 @@ struct UserBody {
     prenom: Option<Value>,
 }
 
+/// `POST /v1/users`, parsed: both names, and the `Idempotency-Key` if one was sent.
+struct NewUser<'r> {
+    nom: Name,
+    prenom: Name,
+    idempotency_key: Option<&'r str>,
+}
+
+impl<'r> NewUser<'r> {
+    fn parse(req: &'r Request, config: &Config) -> Result<Self, ApiError> {
+        let idempotency_key = request::idempotency_key(req)?;
+        let body: UserBody = request::json_body(req, config)?;
+        let required = |field| ApiError::InvalidField { field, reason: "is required".into() };
+        let nom = name(config, "nom", body.nom)?.ok_or_else(|| required("nom"))?;
+        let prenom = name(config, "prenom", body.prenom)?.ok_or_else(|| required("prenom"))?;
+        Ok(NewUser { nom, prenom, idempotency_key })
+    }
+}
+
+/// `GET /v1/users?limit=&cursor=`, parsed: the page size and the id the page starts after.
+struct PageQuery {
+    limit: u32,
+    after: u64,
+}
+
+impl PageQuery {
+    fn parse(req: &Request, config: &Config) -> Result<Self, ApiError> {
+        let limit = match request::query_param(req, "limit") {
+            None => DEFAULT_PAGE,
+            Some(raw) => {
+                let out_of_range = |max: u64| ApiError::InvalidParameter {
+                    name: "limit",
+                    reason: format!("must be an integer from 1 to {max}"),
+                };
+                match raw.parse::<u32>() {
+                    Ok(limit) if limit >= 1 => match config::MAX_PAGE_SIZE.check(config, limit.into())? {
+                        Ok(()) => limit,
+                        Err(max) => return Err(out_of_range(max)),
+                    },
+                    _ => return Err(out_of_range(config::MAX_PAGE_SIZE.value(config)?)),
+                }
+            }
+        };
+        let after = match request::query_param(req, "cursor") {
+            None => 0,
+            Some(cursor) => decode_cursor(&cursor).ok_or_else(|| ApiError::InvalidParameter {
+                name: "cursor",
+                reason: "is not a cursor this API returned".into(),
+            })?,
+        };
+        Ok(PageQuery { limit, after })
+    }
+}
+
+/// `PATCH /v1/users/<id>`, parsed: which user, what changes, and on what condition.
+struct UserChange {
+    id: u64,
+    patch: UserPatch,
+    condition: Precondition,
+}
+
+impl UserChange {
+    fn parse(req: &Request, param: &str, config: &Config) -> Result<Self, ApiError> {
+        let id = user_id(param)?;
+        let body: UserBody = request::json_body(req, config)?;
+        let patch = UserPatch {
+            nom: name(config, "nom", body.nom)?.map(Name::into_string),
+            prenom: name(config, "prenom", body.prenom)?.map(Name::into_string),
+        };
+        Ok(UserChange { id, patch, condition: request::if_match(req) })
+    }
+}
+
 /// `POST /v1/users` `{"nom", "prenom"}` → `201` with `Location` and `ETag`.
 ///
 /// With an `Idempotency-Key`, a retry of the same request within 24 hours gets the same answer
 /// (the user as first created, with `Idempotent-Replayed: true`) and creates nothing; the same key
 /// with another body is `422`. The key's record is written by the script that creates the user.
 pub fn create(req: &Request, _: &str, config: &Config) -> Result<Response, ApiError> {
-    let idempotency_key = request::idempotency_key(req)?;
-    let body: UserBody = request::json_body(req, config)?;
-    let required = |field| ApiError::InvalidField { field, reason: "is required".into() };
-    let nom = name(config, "nom", body.nom)?.ok_or_else(|| required("nom"))?;
-    let prenom = name(config, "prenom", body.prenom)?.ok_or_else(|| required("prenom"))?;
+    let new = NewUser::parse(req, config)?;
     let store = Store::open(&config.redis_url()?)?;
-    let (record, replayed) = match store.create_user_once(&nom, &prenom, &clock::now(), idempotency_key)? {
+    let created = store.create_user_once(new.nom.as_str(), new.prenom.as_str(), &clock::now(), new.idempotency_key)?;
+    let (record, replayed) = match created {
         UserCreation::Created(record) => (record, false),
         UserCreation::Replayed(record) => (record, true),
         UserCreation::KeyReused => return Err(ApiError::IdempotencyKeyReused),
@@ -49,30 +119,8 @@ pub fn create(req: &Request, _: &str, config: &Config) -> Result<Response, ApiEr
 
 /// `GET /v1/users?limit=&cursor=` → `{"items": [...], "next_cursor": "..." | null}`.
 pub fn list(req: &Request, _: &str, config: &Config) -> Result<Response, ApiError> {
-    let limit = match request::query_param(req, "limit") {
-        None => DEFAULT_PAGE,
-        Some(raw) => {
-            let out_of_range = |max: u64| ApiError::InvalidParameter {
-                name: "limit",
-                reason: format!("must be an integer from 1 to {max}"),
-            };
-            match raw.parse::<u32>() {
-                Ok(limit) if limit >= 1 => match config::MAX_PAGE_SIZE.check(config, limit.into())? {
-                    Ok(()) => limit,
-                    Err(max) => return Err(out_of_range(max)),
-                },
-                _ => return Err(out_of_range(config::MAX_PAGE_SIZE.value(config)?)),
-            }
-        }
-    };
-    let after = match request::query_param(req, "cursor") {
-        None => 0,
-        Some(cursor) => decode_cursor(&cursor).ok_or_else(|| ApiError::InvalidParameter {
-            name: "cursor",
-            reason: "is not a cursor this API returned".into(),
-        })?,
-    };
-    let page = Store::open(&config.redis_url()?)?.list_users(after, limit)?;
+    let query = PageQuery::parse(req, config)?;
+    let page = Store::open(&config.redis_url()?)?.list_users(query.after, query.limit)?;
     let items = page.records().map(store::read_record::<User>).collect::<Result<Vec<_>, _>>()?;
     let next_cursor = page.next_after.map(encode_cursor);
     Ok(response::json(200, &json!({ "items": items, "next_cursor": next_cursor })))
@@ -87,12 +135,11 @@ pub fn get(_: &Request, param: &str, config: &Config) -> Result<Response, ApiErr
 
 /// `PATCH /v1/users/<id>` with any of `nom`, `prenom`; honours `If-Match`.
 pub fn update(req: &Request, param: &str, config: &Config) -> Result<Response, ApiError> {
-    let id = user_id(param)?;
-    let body: UserBody = request::json_body(req, config)?;
-    let patch = UserPatch { nom: name(config, "nom", body.nom)?, prenom: name(config, "prenom", body.prenom)? };
-    match Store::open(&config.redis_url()?)?.update_user(id, &patch, &request::if_match(req), &clock::now())? {
+    let change = UserChange::parse(req, param, config)?;
+    let store = Store::open(&config.redis_url()?)?;
+    match store.update_user(change.id, &change.patch, &change.condition, &clock::now())? {
         WriteOutcome::Done(stored) => user_response(200, &stored, None),
-        WriteOutcome::Missing => Err(not_found(id)),
+        WriteOutcome::Missing => Err(not_found(change.id)),
         WriteOutcome::PreconditionFailed => Err(ApiError::PreconditionFailed),
     }
 }
@@ -150,18 +197,15 @@ fn user_response(status: u16, record: &UserRecord, location: Option<&str>) -> Re
     Ok(res)
 }
 
-/// A `nom` or `prenom` field: absent → `None`; present → a non-blank string within
-/// `request::name_problem`'s rules (422 otherwise).
-fn name(config: &Config, field: &'static str, value: Option<Value>) -> Result<Option<String>, ApiError> {
-    let invalid = |reason: String| ApiError::InvalidField { field, reason };
+/// A `nom` or `prenom` field: absent → `None`; present → a non-blank string that makes a `Name`
+/// (422 otherwise).
+fn name(config: &Config, field: &'static str, value: Option<Value>) -> Result<Option<Name>, ApiError> {
+    let invalid = |reason: &str| ApiError::InvalidField { field, reason: reason.into() };
     match value {
         None => Ok(None),
-        Some(Value::String(s)) if s.trim().is_empty() => Err(invalid("must not be empty".into())),
-        Some(Value::String(s)) => match request::name_problem(config, &s)? {
-            Some(reason) => Err(invalid(reason)),
-            None => Ok(Some(s)),
-        },
-        Some(_) => Err(invalid("must be a string".into())),
+        Some(Value::String(s)) if s.trim().is_empty() => Err(invalid("must not be empty")),
+        Some(Value::String(s)) => Name::parse(config, field, s).map(Some),
+        Some(_) => Err(invalid("must be a string")),
     }
 }
 
