@@ -157,18 +157,24 @@ return session_reply(data_key, meta_key, member)
         parse_session(&reply, UPDATE_SESSION.name)
     }
 
-    /// Deletes a session by its token (logs it out); `false` when it did not exist.
+    /// Deletes what `token` names (logs it out); `false` when it named nothing. An id can name two
+    /// sessions: a token's, under its digest, and one stored under the id as given (by
+    /// `/create_session`, or in the old layout), which reads fall back to. Both go, so that
+    /// nothing answers at the id afterwards.
     pub fn delete_session(&self, token: &str) -> Result<bool, StoreError> {
         const DELETE_SESSION: super::Script = script!(
             "DELETE_SESSION",
-            lua_locate_session!(),
             r#"
-local data_key, meta_key, member = locate_session()
-local uid = redis.call('HGET', meta_key, 'user_id')
-local deleted = redis.call('DEL', data_key)
-redis.call('DEL', meta_key)
-if uid and uid ~= '' then redis.call('ZREM', USER_SESSIONS .. uid, member) end
-return deleted
+local function delete(data_key, meta_key, member)
+  local uid = redis.call('HGET', meta_key, 'user_id')
+  local deleted = redis.call('DEL', data_key)
+  redis.call('DEL', meta_key)
+  if uid and uid ~= '' then redis.call('ZREM', USER_SESSIONS .. uid, member) end
+  return deleted
+end
+local by_digest = delete(KEYS[1], KEYS[2], string.sub(KEYS[1], #HASHED_SESSION + 1))
+local as_given = delete(KEYS[3], KEYS[4], string.sub(KEYS[3], #SESSION + 1))
+return by_digest + as_given
 "#
         );
         let reply = self.run(&DELETE_SESSION, &as_strs(&token_keys(token)), &[])?;

@@ -281,3 +281,22 @@ fn sessions_stored_in_clear_go_with_their_user() {
     assert_problem(&app.get(&format!("/v1/sessions/{old}")), 404);
     assert_nowhere(&dump_everything(&mut redis), &[old]);
 }
+
+/// An id can name two sessions: a token's (under its digest) and one that `/create_session` stored
+/// under the same text. Logging out by that id ends both, so nothing answers at it afterwards
+/// (found by schemathesis: its stateful phase saw a deleted session still served).
+#[test]
+fn logging_out_ends_every_session_the_id_names() {
+    let app = TestApp::spawn();
+    let user = create_user(&app, "Doe", "John");
+    let session = create_session(&app, &json!({ "user_id": user["id"] }));
+    let id = token(&session);
+    let original = app.post_json("/create_session", &json!({ "session_id": id, "data": { "theme": "dark" } }));
+    assert_eq!(original.status, 201, "{}", original.text());
+
+    assert_eq!(app.delete(&format!("/v1/sessions/{id}")).status, 204);
+    assert_problem(&app.get(&format!("/v1/sessions/{id}")), 404);
+    assert_problem(&app.send(app.request("PATCH", &format!("/v1/sessions/{id}")).json(&json!({}))), 404);
+    assert_eq!(app.get(&format!("/get_session/{id}")).status, 404);
+    assert_eq!(app.get(&format!("/v1/users/{}/sessions", user["id"])).json(), json!({ "items": [] }));
+}
