@@ -30,8 +30,7 @@ pub mod fuzzing;
 
 use std::time::Instant;
 
-use spin_sdk::http::conversions::TryFromIncomingRequest;
-use spin_sdk::http::{IncomingRequest, IntoResponse, Method, Request, Response, ResponseOutparam};
+use spin_sdk::http::{IncomingRequest, Method, Request, Response, ResponseOutparam};
 
 use crate::access_log::Entry;
 use crate::config::Config;
@@ -81,12 +80,7 @@ const ROUTES: &[Route] = &[
 #[cfg_attr(target_arch = "wasm32", spin_sdk::http_component)]
 #[cfg_attr(not(target_arch = "wasm32"), allow(dead_code))]
 async fn entry(req: IncomingRequest, out: ResponseOutparam) {
-    let response = match Request::try_from_incoming_request(req).await {
-        Ok(req) => handle(&req),
-        // The client went away while sending its body: no one reads this answer.
-        Err(e) => e.into_response(),
-    };
-    reply::send(out, response);
+    reply::serve(req, out, handle).await;
 }
 
 fn handle(req: &Request) -> Response {

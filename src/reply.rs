@@ -8,11 +8,25 @@
 //! 44 ms each instead of 0.3 ms). Here the body goes into the host's buffer before the host sees
 //! the response, so the server has everything to send at once.
 
-use spin_sdk::http::{Headers, OutgoingBody, OutgoingResponse, Response, ResponseOutparam};
+use spin_sdk::http::conversions::TryFromIncomingRequest;
+use spin_sdk::http::{
+    Headers, IncomingRequest, IntoResponse, OutgoingBody, OutgoingResponse, Request, Response, ResponseOutparam,
+};
+
+/// Reads the whole request, answers it with `handle` and sends the answer through `out`: the entry
+/// point of a component that answers this way.
+pub async fn serve(req: IncomingRequest, out: ResponseOutparam, handle: impl FnOnce(&Request) -> Response) {
+    let response = match Request::try_from_incoming_request(req).await {
+        Ok(req) => handle(&req),
+        // The client went away while sending its body: no one reads this answer.
+        Err(e) => e.into_response(),
+    };
+    send(out, response);
+}
 
 /// Sends `response` through `out`. Failures can only be logged: the client is gone or the host
 /// refused the response, and there is no one left to answer.
-pub fn send(out: ResponseOutparam, mut response: Response) {
+fn send(out: ResponseOutparam, mut response: Response) {
     let mut body = std::mem::take(response.body_mut());
     let outgoing = OutgoingResponse::try_from(response).unwrap_or_else(|e| {
         eprintln!("reply: the response cannot be sent as built: {e}");

@@ -15,8 +15,7 @@
 //! `:GET :user%3A1`. The `:` keeps empty arguments (`:`), which scripts may be passed, from being
 //! lost as trailing whitespace of a header.
 
-use spin_sdk::http::conversions::TryFromIncomingRequest;
-use spin_sdk::http::{IncomingRequest, IntoResponse, Request, Response, ResponseOutparam};
+use spin_sdk::http::{IncomingRequest, Request, Response, ResponseOutparam};
 use spin_sdk::redis::{Connection, RedisParameter};
 
 /// The service's own way of handing over a response (body written before `set`), so that both
@@ -26,11 +25,7 @@ mod reply;
 
 #[spin_sdk::http_component]
 async fn entry(req: IncomingRequest, out: ResponseOutparam) {
-    let response = match Request::try_from_incoming_request(req).await {
-        Ok(req) => handle(&req),
-        Err(e) => e.into_response(),
-    };
-    reply::send(out, response);
+    reply::serve(req, out, handle).await;
 }
 
 fn handle(req: &Request) -> Response {
@@ -67,11 +62,7 @@ fn run_commands(req: &Request) -> Response {
 }
 
 fn fixed(status: u16, body: &str) -> Response {
-    Response::builder()
-        .status(status)
-        .header("content-type", "application/json")
-        .body(body.to_owned())
-        .build()
+    Response::builder().status(status).header("content-type", "application/json").body(body.to_owned()).build()
 }
 
 /// Decodes `%XX` escapes; everything else is taken as it is.
