@@ -130,7 +130,11 @@ impl serde_json::ser::Formatter for FlaskFormatter {
         fragment: &str,
     ) -> std::io::Result<()> {
         // serde_json has already escaped what JSON requires (quotes, backslashes, control
-        // characters); what is left to escape is what Python's `ensure_ascii` adds.
+        // characters); what is left to escape is what Python's `ensure_ascii` adds. Most fragments
+        // have none of it and are written as they are, without a copy.
+        if fragment.bytes().all(|b| (b' '..=b'~').contains(&b)) {
+            return writer.write_all(fragment.as_bytes());
+        }
         let mut escaped = Vec::with_capacity(fragment.len());
         push_python_escaped(&mut escaped, fragment);
         writer.write_all(&escaped)

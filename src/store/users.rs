@@ -284,9 +284,10 @@ return 'deleted'
 
     /// Every user's record, as stored, in ascending id order: one round trip and no script. `SORT
     /// ... BY nosort` walks the index in its own order and `GET` reads each record, all inside
-    /// Redis, for about 0.13 µs of Redis time per user; the paging script below spends about 1 µs
-    /// per user, building a Lua string for each record. One command sees one state of the data,
-    /// so the list is consistent; it holds Redis for the whole list, as the original's `KEYS` did.
+    /// Redis, for about 0.13–0.2 µs of Redis time per user (`benches/run`); the paging script below
+    /// spends about 1 µs per user, building a Lua string for each record. One command sees one
+    /// state of the data, so the list is consistent; it holds Redis for the whole list, as the
+    /// original's `KEYS` did.
     pub fn all_user_records(&self) -> Result<Vec<Vec<u8>>, StoreError> {
         let params = [binary(USERS_INDEX), binary("BY"), binary("nosort"), binary("GET"), binary(keys::USER_RECORDS)];
         let reply = self.conn.execute("SORT", &params).map_err(classify)?;

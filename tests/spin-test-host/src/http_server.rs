@@ -126,14 +126,12 @@ async fn run_instance(
         (result, std::mem::take(&mut store.data_mut().record))
     });
 
-    let response = match receiver.await {
-        Ok(Ok((complete, response))) => {
+    let response = receiver.await.map(|answer| {
+        answer.map(|(complete, response)| {
             record.body_complete_when_set = complete;
-            Ok(Ok(response))
-        }
-        Ok(Err(code)) => Ok(Err(code)),
-        Err(e) => Err(e),
-    };
+            response
+        })
+    });
     let status = match &response {
         Ok(Ok(r)) => r.status().as_u16(),
         _ => 500,
