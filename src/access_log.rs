@@ -6,7 +6,7 @@
 //! and written in one call, without a JSON tree: every request pays for it.
 //!
 //! ```text
-//! {"time":"2026-11-26T01:30:00.123456Z","request_id":"4f1c…","method":"GET","route":"/v1/sessions/{id}","status":200,"duration_us":412,"redis_round_trips":1}
+//! {"time":"2026-11-26T01:30:00.123456Z","request_id":"4f1c…","method":"GET","route":"/v1/sessions/{id}","status":200,"api_token":1,"duration_us":412,"redis_round_trips":1}
 //! ```
 
 use std::fmt::Write as _;
@@ -24,6 +24,9 @@ pub struct Entry<'a> {
     /// The route template in OpenAPI style; `None` when no route matched.
     pub route: Option<&'a str>,
     pub status: u16,
+    /// Which of the configured API tokens the request presented (its position in `api_token`, from
+    /// 1); `None` when access control is off or the request was not let through. Never the token.
+    pub api_token: Option<usize>,
     /// From arrival to the response being ready, on the host's monotonic clock.
     pub duration_us: u64,
     /// Redis commands sent (each a round trip).
@@ -45,11 +48,13 @@ impl Entry<'_> {
             Some(route) => push_json_string(&mut line, route),
             None => line.push_str("null"),
         }
-        let _ = writeln!(
-            line,
-            ",\"status\":{},\"duration_us\":{},\"redis_round_trips\":{}}}",
-            self.status, self.duration_us, self.redis_round_trips
-        );
+        let _ = write!(line, ",\"status\":{},\"api_token\":", self.status);
+        match self.api_token {
+            Some(position) => _ = write!(line, "{position}"),
+            None => line.push_str("null"),
+        }
+        let _ =
+            writeln!(line, ",\"duration_us\":{},\"redis_round_trips\":{}}}", self.duration_us, self.redis_round_trips);
         line
     }
 
@@ -104,6 +109,7 @@ mod tests {
             method: &Method::Get,
             route: Some("/v1/sessions/{id}"),
             status: 200,
+            api_token: Some(2),
             duration_us: 412,
             redis_round_trips: 1,
         };
@@ -118,12 +124,14 @@ mod tests {
                 "method": "GET",
                 "route": "/v1/sessions/{id}",
                 "status": 200,
+                "api_token": 2,
                 "duration_us": 412,
                 "redis_round_trips": 1,
             })
         );
-        let unmatched = Entry { route: None, method: &Method::Other("X".into()), ..entry };
+        let unmatched = Entry { route: None, method: &Method::Other("X".into()), api_token: None, ..entry };
         let value: serde_json::Value = serde_json::from_str(&unmatched.line()).expect("JSON");
         assert_eq!((&value["route"], &value["method"]), (&serde_json::Value::Null, &serde_json::json!("OTHER")));
+        assert_eq!(value["api_token"], serde_json::Value::Null);
     }
 }

@@ -40,18 +40,19 @@ pub enum ApiError {
     /// 405: the path exists but not for this method; `allow` lists the methods it takes.
     #[error("method not allowed")]
     MethodNotAllowed { allow: String },
-    /// 413: the body, or a part of it, is larger than the configured limit.
-    #[error("{0}")]
-    PayloadTooLarge(String),
+    /// 413: the body, or a part of it, is larger than the configured limit (in bytes).
+    #[error("{what:?} over {limit} bytes")]
+    PayloadTooLarge { what: TooLarge, limit: u64 },
     /// 412: `If-Match` names none of the resource's current ETags.
     #[error("precondition failed")]
     PreconditionFailed,
     /// 415: the body is not declared as JSON.
     #[error("unsupported media type")]
     UnsupportedMediaType,
-    /// 422: a field is well-formed JSON but its value is not acceptable.
-    #[error("invalid field `{field}`: {reason}")]
-    InvalidField { field: &'static str, reason: String },
+    /// 422 (400 on the original endpoints, as Flask answered invalid input): a field is
+    /// well-formed JSON but its value is not acceptable.
+    #[error("invalid field `{field}`: {problem:?}")]
+    InvalidField { field: &'static str, problem: FieldProblem },
     /// 422: the `Idempotency-Key` was used before with a different request.
     #[error("Idempotency-Key reused with a different request")]
     IdempotencyKeyReused,
@@ -61,6 +62,65 @@ pub enum ApiError {
     /// 500: a bug or a misconfiguration. The detail is logged, the client gets a generic message.
     #[error("internal error: {0}")]
     Internal(String),
+}
+
+/// What is wrong with a field's value: words for it are chosen when the error is rendered, in the
+/// language of the route's dialect.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum FieldProblem {
+    Required,
+    Empty,
+    NotAString,
+    ControlCharacters,
+    /// Longer than this many characters.
+    TooLong(u64),
+    /// Nests deeper than this many levels.
+    TooDeep(u64),
+    PositiveInteger,
+    /// Not a whole number in this range.
+    OutOfRange {
+        min: u64,
+        max: u64,
+    },
+    /// Names a user that does not exist.
+    NoSuchUser(u64),
+}
+
+impl FieldProblem {
+    fn english(&self) -> String {
+        match self {
+            FieldProblem::Required => "is required".into(),
+            FieldProblem::Empty => "must not be empty".into(),
+            FieldProblem::NotAString => "must be a string".into(),
+            FieldProblem::ControlCharacters => "must not contain control characters".into(),
+            FieldProblem::TooLong(max) => format!("must be at most {max} characters"),
+            FieldProblem::TooDeep(max) => format!("must not nest deeper than {max} levels"),
+            FieldProblem::PositiveInteger => "must be a positive integer".into(),
+            FieldProblem::OutOfRange { min, max } => format!("must be an integer from {min} to {max}"),
+            FieldProblem::NoSuchUser(id) => format!("user {id} does not exist"),
+        }
+    }
+
+    fn french(&self) -> String {
+        match self {
+            FieldProblem::Required => "champ obligatoire".into(),
+            FieldProblem::Empty => "ne doit pas être vide".into(),
+            FieldProblem::NotAString => "doit être une chaîne de caractères".into(),
+            FieldProblem::ControlCharacters => "ne doit pas contenir de caractères de contrôle".into(),
+            FieldProblem::TooLong(max) => format!("{max} caractères au plus"),
+            FieldProblem::TooDeep(max) => format!("{max} niveaux d'imbrication au plus"),
+            FieldProblem::PositiveInteger => "doit être un entier positif".into(),
+            FieldProblem::OutOfRange { min, max } => format!("doit être un entier de {min} à {max}"),
+            FieldProblem::NoSuchUser(id) => format!("l'utilisateur {id} n'existe pas"),
+        }
+    }
+}
+
+/// What was too large (413).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum TooLarge {
+    Body,
+    SessionData,
 }
 
 /// Which error body format a route speaks.
@@ -86,7 +146,7 @@ impl ApiError {
             | ApiError::InvalidHeader { .. } => 400,
             ApiError::Unauthorized => 401,
             ApiError::PreconditionFailed => 412,
-            ApiError::PayloadTooLarge(_) => 413,
+            ApiError::PayloadTooLarge { .. } => 413,
             ApiError::InvalidField { .. } | ApiError::IdempotencyKeyReused => 422,
             ApiError::NotFound(_) => 404,
             ApiError::MethodNotAllowed { .. } => 405,
@@ -109,8 +169,13 @@ impl ApiError {
             }
             ApiError::Unavailable(_) => "Service indisponible : la base Redis ne répond pas".into(),
             ApiError::Internal(_) => "Erreur interne du serveur".into(),
-            ApiError::PayloadTooLarge(detail) => format!("Requête trop volumineuse : {detail}"),
-            ApiError::InvalidField { field, reason } => format!("Champ '{field}' invalide : {reason}"),
+            ApiError::PayloadTooLarge { what: TooLarge::Body, limit } => {
+                format!("Requête trop volumineuse : le corps dépasse {limit} octets")
+            }
+            ApiError::PayloadTooLarge { what: TooLarge::SessionData, limit } => {
+                format!("Requête trop volumineuse : les données de session dépassent {limit} octets")
+            }
+            ApiError::InvalidField { field, problem } => format!("Champ '{field}' invalide : {}", problem.french()),
             // Only the /v1 API raises these.
             ApiError::UnknownField(_)
             | ApiError::InvalidParameter { .. }
@@ -138,12 +203,19 @@ impl ApiError {
                 "Precondition Failed",
                 "the resource has changed since you read it: If-Match names none of its current ETags".into(),
             ),
-            ApiError::InvalidField { field, reason } => ("Unprocessable Content", format!("`{field}`: {reason}")),
+            ApiError::InvalidField { field, problem } => {
+                ("Unprocessable Content", format!("`{field}`: {}", problem.english()))
+            }
             ApiError::IdempotencyKeyReused => (
                 "Unprocessable Content",
                 "this Idempotency-Key was used with a different request body; use a new key for a new request".into(),
             ),
-            ApiError::PayloadTooLarge(detail) => ("Content Too Large", detail.clone()),
+            ApiError::PayloadTooLarge { what: TooLarge::Body, limit } => {
+                ("Content Too Large", format!("the request body is larger than {limit} bytes"))
+            }
+            ApiError::PayloadTooLarge { what: TooLarge::SessionData, limit } => {
+                ("Content Too Large", format!("session data is larger than {limit} bytes"))
+            }
             ApiError::MethodNotAllowed { allow } => ("Method Not Allowed", format!("this resource allows: {allow}")),
             ApiError::UnsupportedMediaType => {
                 ("Unsupported Media Type", "the request body must be JSON (Content-Type: application/json)".into())
@@ -159,7 +231,11 @@ impl ApiError {
         if let ApiError::Unavailable(detail) | ApiError::Internal(detail) = &self {
             eprintln!("{}: {detail}", self.status());
         }
-        let status = self.status();
+        let status = match (&self, dialect) {
+            // Flask's own validation answered 400 for any invalid input; 422 is /v1's.
+            (ApiError::InvalidField { .. }, Dialect::Original) => 400,
+            _ => self.status(),
+        };
         let mut res = match dialect {
             Dialect::Original => response::flask(status, &serde_json::json!({ "error": self.original_message() })),
             Dialect::Problem => {

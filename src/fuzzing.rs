@@ -55,5 +55,5 @@ pub fn request_handling(data: &[u8]) {
     let req = req.build();
     let _ = request::if_match(&req);
     let _ = request::query_param(&req, "limit");
-    let _ = request::json_object(&req, &config);
+    let _ = request::json_object(&req);
 }

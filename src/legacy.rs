@@ -52,7 +52,7 @@ struct NewUser {
 
 impl NewUser {
     fn parse(req: &Request, config: &Config) -> Result<Self, ApiError> {
-        let body: NewUserBody = request::json_body(req, config)?;
+        let body: NewUserBody = request::json_body(req)?;
         let (Some(nom), Some(prenom)) = (non_empty_str(&body.nom), non_empty_str(&body.prenom)) else {
             return Err(ApiError::BadRequest(USER_FIELDS_REQUIRED.into()));
         };
@@ -71,7 +71,7 @@ struct NewSession {
 
 impl NewSession {
     fn parse(req: &Request, config: &Config) -> Result<Self, ApiError> {
-        let body: NewSessionBody = request::json_body(req, config)?;
+        let body: NewSessionBody = request::json_body(req)?;
         // The original formatted the id into the key, so integers were accepted too.
         let session_id = match body.session_id {
             Some(Value::String(s)) if !s.is_empty() => s,

@@ -9,6 +9,7 @@ mod access_log;
 mod admin;
 mod auth;
 mod base64url;
+mod body;
 mod clock;
 mod config;
 mod error;
@@ -33,8 +34,10 @@ use std::time::Instant;
 use spin_sdk::http::{IncomingRequest, Method, Request, Response, ResponseOutparam};
 
 use crate::access_log::Entry;
+use crate::auth::Caller;
+use crate::body::{Body, BodyError};
 use crate::config::Config;
-use crate::error::{ApiError, Dialect};
+use crate::error::{ApiError, Dialect, TooLarge};
 use crate::request_id::RequestId;
 use crate::routing::{Handler, Route};
 
@@ -75,65 +78,113 @@ const ROUTES: &[Route] = &[
 
 // Exported only in the wasm build: a native build (the rlib the fuzz targets link, and the
 // cdylib cargo builds beside it) cannot carry the component's export names. It takes the raw
-// request and out-parameter, rather than a `Request` and a returned `Response`, so that `reply`
-// can hand the response over with its body already written.
+// request and out-parameter, rather than a `Request` and a returned `Response`, so that the body
+// is read only when wanted (`body`) and `reply` can hand the response over with its body written.
 #[cfg_attr(target_arch = "wasm32", spin_sdk::http_component)]
 #[cfg_attr(not(target_arch = "wasm32"), allow(dead_code))]
 async fn entry(req: IncomingRequest, out: ResponseOutparam) {
     reply::serve(req, out, handle).await;
 }
 
-fn handle(req: &Request) -> Response {
+fn handle(mut req: Request, incoming: IncomingRequest) -> Response {
     // The log's duration runs on the monotonic clock; its time is the wall clock's.
     let started = Instant::now();
     let time = clock::now();
-    let request_id = RequestId::of(req);
-    let (route, mut response) = respond(req);
-    response.set_header("x-request-id", request_id.as_str());
-    let template = route.map(Route::template);
+    let request_id = RequestId::of(&req);
+    let mut answer = respond(&mut req, Body::new(incoming));
+    answer.response.set_header("x-request-id", request_id.as_str());
+    let template = answer.route.map(Route::template);
     Entry {
         time: &time,
         request_id: request_id.as_str(),
         method: req.method(),
         route: template.as_deref(),
-        status: *response.status(),
+        status: *answer.response.status(),
+        api_token: match answer.caller {
+            Some(Caller::Token(position)) => Some(position),
+            Some(Caller::Open) | None => None,
+        },
         duration_us: started.elapsed().as_micros().try_into().unwrap_or(u64::MAX),
         redis_round_trips: store::round_trips(),
     }
     .write();
-    response
+    answer.response
 }
 
-/// The response to a request, and the route that answered it (`None` when no route matched).
-fn respond(req: &Request) -> (Option<&'static Route>, Response) {
+/// A response, the route that answered it (`None` when no route matched) and who the caller was
+/// (`None` when the token was not checked, or did not pass).
+struct Answer {
+    route: Option<&'static Route>,
+    caller: Option<Caller>,
+    response: Response,
+}
+
+fn respond(req: &mut Request, body: Body) -> Answer {
     // Routing uses `spin-path-info` (the path below the trigger route), so the app also works when
     // mounted under a prefix such as `/api/...`.
-    let Some(path) = req.header("spin-path-info").and_then(|v| v.as_str()) else {
+    let Some(path) = req.header("spin-path-info").and_then(|v| v.as_str()).map(str::to_owned) else {
         eprintln!("no spin-path-info header: the trigger route must end in /...");
-        return (None, Response::new(500, ()));
+        return Answer { route: None, caller: None, response: Response::new(500, ()) };
     };
-    match routing::find(ROUTES, path) {
-        Some((route, param)) => {
-            (Some(route), dispatch(req, route, param).unwrap_or_else(|e| e.into_response(route.dialect)))
-        }
-        None => (None, ApiError::NotFound("no resource at this path".into()).into_response(Problem)),
-    }
+    let Some((route, param)) = routing::find(ROUTES, &path) else {
+        let response = ApiError::NotFound("no resource at this path".into()).into_response(Problem);
+        return Answer { route: None, caller: None, response };
+    };
+    let mut caller = None;
+    let response = dispatch(req, body, route, param, &mut caller).unwrap_or_else(|e| e.into_response(route.dialect));
+    Answer { route: Some(route), caller, response }
 }
 
 /// Runs the route's handler for the request's method, after the token check; any other method is
-/// 405 with `Allow` (also after the token check, so the API's shape is not shown to strangers).
-fn dispatch(req: &Request, route: &Route, param: &str) -> Result<Response, ApiError> {
-    let handler = route.handler(req.method());
-    if route.public && handler.is_none() {
+/// 405 with `Allow` (also after the token check, so that the API's shape is not shown to
+/// strangers). `HEAD` runs a `GET` handler and drops the body; `OPTIONS` answers `Allow`, as Flask
+/// did for every route. The body is read last, and only for a method that carries one: a request
+/// that is refused never has its body read.
+fn dispatch(
+    req: &mut Request,
+    body: Body,
+    route: &Route,
+    param: &str,
+    caller: &mut Option<Caller>,
+) -> Result<Response, ApiError> {
+    let method = req.method().clone();
+    let handler = match method {
+        Method::Head => route.handler(&Method::Get),
+        _ => route.handler(&method),
+    };
+    let known = handler.is_some() || method == Method::Options;
+    if route.public && !known {
         // Nothing to authorize and nothing to run: no need for the configuration.
         return Err(ApiError::MethodNotAllowed { allow: route.allow() });
     }
     let config = Config::load()?;
-    if !route.public {
-        auth::check(req, &config)?;
+    *caller = Some(if route.public { Caller::Open } else { auth::check(req, &config)? });
+    if method == Method::Options {
+        return Ok(response::options(&route.allow()));
     }
     let handler = handler.ok_or_else(|| ApiError::MethodNotAllowed { allow: route.allow() })?;
-    handler(req, param, &config)
+    if matches!(method, Method::Post | Method::Patch | Method::Put) {
+        *req.body_mut() = read_body(req, body, &config)?;
+    }
+    let response = handler(req, param, &config);
+    if method == Method::Head {
+        // The status and headers of the GET, without its body (on errors too).
+        let response = response.unwrap_or_else(|e| e.into_response(route.dialect));
+        return Ok(response::without_body(response));
+    }
+    response
+}
+
+/// The request's body, once the request is known to need it: at most `max_body_bytes`, 413 beyond
+/// (without reading a byte when `Content-Length` says so).
+fn read_body(req: &Request, body: Body, config: &Config) -> Result<Vec<u8>, ApiError> {
+    let limit = config::MAX_BODY_BYTES.value(config);
+    let declared = req.header("content-length").and_then(|v| v.as_str()).and_then(|v| v.trim().parse().ok());
+    body.read(declared, limit).map_err(|e| match e {
+        BodyError::TooLarge => ApiError::PayloadTooLarge { what: TooLarge::Body, limit },
+        // The client went away while sending: no one will read this answer.
+        BodyError::Broken(detail) => ApiError::BadRequest(format!("the request body could not be read: {detail}")),
+    })
 }
 
 #[cfg(test)]

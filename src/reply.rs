@@ -8,20 +8,19 @@
 //! 44 ms each instead of 0.3 ms). Here the body goes into the host's buffer before the host sees
 //! the response, so the server has everything to send at once.
 
-use spin_sdk::http::conversions::TryFromIncomingRequest;
-use spin_sdk::http::{
-    Headers, IncomingRequest, IntoResponse, OutgoingBody, OutgoingResponse, Request, Response, ResponseOutparam,
-};
+use spin_sdk::http::{Headers, IncomingRequest, OutgoingBody, OutgoingResponse, Request, Response, ResponseOutparam};
 
-/// Reads the whole request, answers it with `handle` and sends the answer through `out`: the entry
-/// point of a component that answers this way.
-pub async fn serve(req: IncomingRequest, out: ResponseOutparam, handle: impl FnOnce(&Request) -> Response) {
-    let response = match Request::try_from_incoming_request(req).await {
-        Ok(req) => handle(&req),
-        // The client went away while sending its body: no one reads this answer.
-        Err(e) => e.into_response(),
-    };
-    send(out, response);
+/// Answers a request with `handle` and sends the answer through `out`: the entry point of a
+/// component that answers this way. `handle` gets the request's method, URI and headers (a
+/// `Request` with an empty body), and the request itself with its body unread: reading the body is
+/// the handler's choice, once it knows it wants it (`src/body.rs`).
+pub async fn serve(
+    req: IncomingRequest,
+    out: ResponseOutparam,
+    handle: impl FnOnce(Request, IncomingRequest) -> Response,
+) {
+    let head = Request::builder().method(req.method()).uri(req.uri()).headers(req.headers()).build();
+    send(out, handle(head, req));
 }
 
 /// Sends `response` through `out`. Failures can only be logged: the client is gone or the host

@@ -7,7 +7,7 @@ use serde_json::{Map, Value};
 use spin_sdk::http::Request;
 
 use crate::config::{self, Config};
-use crate::error::ApiError;
+use crate::error::{ApiError, FieldProblem, TooLarge};
 use crate::json;
 use crate::store::Precondition;
 
@@ -20,14 +20,12 @@ fn declares_json(req: &Request) -> bool {
     mime == "application/json" || (mime.starts_with("application/") && mime.ends_with("+json"))
 }
 
-/// Parses the body as a JSON object: 415 when it is not declared as JSON, 413 when it is over
-/// `max_body_bytes`, 400 when it is not valid JSON (duplicate keys included) or not an object.
-pub fn json_object(req: &Request, config: &Config) -> Result<Map<String, Value>, ApiError> {
+/// Parses the body as a JSON object: 415 when it is not declared as JSON, 400 when it is not valid
+/// JSON (duplicate keys included) or not an object. (The body is at most `max_body_bytes`: the
+/// entry point read no more, `src/body.rs`.)
+pub fn json_object(req: &Request) -> Result<Map<String, Value>, ApiError> {
     if !declares_json(req) {
         return Err(ApiError::UnsupportedMediaType);
-    }
-    if let Err(limit) = config::MAX_BODY_BYTES.check(config, req.body().len() as u64)? {
-        return Err(ApiError::PayloadTooLarge(format!("the request body is larger than {limit} bytes")));
     }
     match json::parse(req.body()) {
         Ok(Value::Object(map)) => Ok(map),
@@ -39,8 +37,8 @@ pub fn json_object(req: &Request, config: &Config) -> Result<Map<String, Value>,
 /// Parses the body (as `json_object` does) into `T`, the endpoint's typed body: a serde struct
 /// whose fields are `present` values, validated by the handler into domain values. Structs of the
 /// `/v1` API deny unknown fields (400), the original endpoints' ignore them as Flask did.
-pub fn json_body<T: DeserializeOwned>(req: &Request, config: &Config) -> Result<T, ApiError> {
-    let body = json_object(req, config)?;
+pub fn json_body<T: DeserializeOwned>(req: &Request) -> Result<T, ApiError> {
+    let body = json_object(req)?;
     serde_json::from_value(Value::Object(body)).map_err(|e| {
         // With every field a `present` value, an unknown field is all that can fail here; serde
         // writes it as "unknown field `name`, expected ...".
@@ -97,16 +95,17 @@ pub fn if_match(req: &Request) -> Precondition {
 pub struct Name(String);
 
 impl Name {
-    /// Checks a name's content: 422 naming the field when it is not acceptable. (Whether a value
+    /// Checks a name's content: 422 (400 on the original endpoints) naming the field when it is not
+    /// acceptable. (Whether a value
     /// is a string at all, and whether it may be blank, is each API's own rule.)
     pub fn parse(config: &Config, field: &'static str, name: String) -> Result<Name, ApiError> {
-        let invalid = |reason: String| Err(ApiError::InvalidField { field, reason });
+        let invalid = |problem| Err(ApiError::InvalidField { field, problem });
         if name.chars().any(char::is_control) {
-            return invalid("must not contain control characters".into());
+            return invalid(FieldProblem::ControlCharacters);
         }
-        match config::MAX_NAME_CHARS.check(config, name.chars().count() as u64)? {
+        match config::MAX_NAME_CHARS.check(config, name.chars().count() as u64) {
             Ok(()) => Ok(Name(name)),
-            Err(limit) => invalid(format!("must be at most {limit} characters")),
+            Err(limit) => invalid(FieldProblem::TooLong(limit)),
         }
     }
 
@@ -122,15 +121,12 @@ impl Name {
 /// Session `data` as it will be stored: 422 when it nests deeper than `max_session_data_depth`,
 /// 413 when its JSON is over `max_session_data_bytes`.
 pub fn session_data(config: &Config, data: &Value) -> Result<String, ApiError> {
-    if let Err(limit) = config::MAX_SESSION_DATA_DEPTH.check(config, json::depth(data) as u64)? {
-        return Err(ApiError::InvalidField {
-            field: "data",
-            reason: format!("must not nest deeper than {limit} levels"),
-        });
+    if let Err(limit) = config::MAX_SESSION_DATA_DEPTH.check(config, json::depth(data) as u64) {
+        return Err(ApiError::InvalidField { field: "data", problem: FieldProblem::TooDeep(limit) });
     }
     let stored = data.to_string();
-    if let Err(limit) = config::MAX_SESSION_DATA_BYTES.check(config, stored.len() as u64)? {
-        return Err(ApiError::PayloadTooLarge(format!("session data is larger than {limit} bytes")));
+    if let Err(limit) = config::MAX_SESSION_DATA_BYTES.check(config, stored.len() as u64) {
+        return Err(ApiError::PayloadTooLarge { what: TooLarge::SessionData, limit });
     }
     Ok(stored)
 }
@@ -140,7 +136,7 @@ pub fn session_id_acceptable(config: &Config, id: &str) -> Result<bool, ApiError
     if id.is_empty() || id.chars().any(char::is_control) {
         return Ok(false);
     }
-    Ok(config::MAX_SESSION_ID_BYTES.check(config, id.len() as u64)?.is_ok())
+    Ok(config::MAX_SESSION_ID_BYTES.check(config, id.len() as u64).is_ok())
 }
 
 /// The longest `Idempotency-Key` accepted, in bytes.

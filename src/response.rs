@@ -40,6 +40,18 @@ pub fn no_content() -> Response {
     Response::builder().status(204).build()
 }
 
+/// The answer to `OPTIONS`, as Flask gave it on every route: `200`, the methods in `Allow`, no body.
+pub fn options(allow: &str) -> Response {
+    Response::builder().status(200).header("allow", allow).build()
+}
+
+/// The answer to `HEAD`: the `GET` answer's status and headers, without its body. No
+/// `Content-Length` is added: the host checks that a body is as long as it declares.
+pub fn without_body(mut response: Response) -> Response {
+    response.body_mut().clear();
+    response
+}
+
 /// Encodes JSON byte-for-byte as Flask's `jsonify` does outside debug mode: `sort_keys=True`,
 /// compact separators, `ensure_ascii=True`, and a trailing newline.
 ///

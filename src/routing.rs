@@ -25,9 +25,15 @@ pub struct Route {
 }
 
 impl Route {
-    /// The methods this path takes, for the `Allow` header of a 405 (`GET, POST`).
+    /// The methods this path takes, for `Allow` (405 and `OPTIONS`), in alphabetical order: its
+    /// own, `HEAD` where it takes `GET`, and `OPTIONS`, which every path takes (as in Flask).
     pub fn allow(&self) -> String {
-        let names: Vec<String> = self.methods.iter().map(|(method, _)| method.to_string()).collect();
+        let mut names: Vec<String> = self.methods.iter().map(|(method, _)| method.to_string()).collect();
+        if self.handler(&Method::Get).is_some() {
+            names.push("HEAD".into());
+        }
+        names.push("OPTIONS".into());
+        names.sort();
         names.join(", ")
     }
 

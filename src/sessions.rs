@@ -15,7 +15,7 @@ use spin_sdk::http::{Request, Response};
 
 use crate::config::Config;
 
-use crate::error::ApiError;
+use crate::error::{ApiError, FieldProblem};
 use crate::store::{self, Session, SessionUpdate, Store};
 use crate::{base64url, clock, request, response};
 
@@ -55,20 +55,20 @@ struct NewSession {
 
 impl NewSession {
     fn parse(req: &Request, config: &Config) -> Result<Self, ApiError> {
-        let body: NewSessionBody = request::json_body(req, config)?;
+        let body: NewSessionBody = request::json_body(req)?;
         let user_id = match &body.user_id {
             None | Some(Value::Null) => None,
             Some(v) => Some(
                 request::whole_number(v)
                     .filter(|id| (1..=i64::MAX as u64).contains(id))
-                    .ok_or(ApiError::InvalidField { field: "user_id", reason: "must be a positive integer".into() })?,
+                    .ok_or(ApiError::InvalidField { field: "user_id", problem: FieldProblem::PositiveInteger })?,
             ),
         };
         let data = body.data.unwrap_or_else(|| json!({}));
         let stored_data = request::session_data(config, &data)?;
         let ttl_seconds = match ttl_field(config, body.ttl_seconds.as_ref())? {
             Some(ttl) => ttl,
-            None => config.session_ttl_seconds()?,
+            None => config.session_ttl_seconds(),
         };
         Ok(NewSession { user_id, data, stored_data, ttl_seconds })
     }
@@ -83,7 +83,7 @@ struct SessionChange {
 impl SessionChange {
     fn parse(req: &Request, param: &str, config: &Config) -> Result<Self, ApiError> {
         let token = session_token(config, param)?;
-        let body: SessionPatchBody = request::json_body(req, config)?;
+        let body: SessionPatchBody = request::json_body(req)?;
         let update = SessionUpdate {
             data: body.data.as_ref().map(|data| request::session_data(config, data)).transpose()?,
             ttl_ms: ttl_field(config, body.ttl_seconds.as_ref())?.map(|s| s * 1000),
@@ -107,7 +107,7 @@ pub fn create(req: &Request, _: &str, config: &Config) -> Result<Response, ApiEr
     if !created {
         return Err(ApiError::InvalidField {
             field: "user_id",
-            reason: format!("user {} does not exist", user_id.unwrap_or_default()),
+            problem: FieldProblem::NoSuchUser(user_id.unwrap_or_default()),
         });
     }
     let location = format!("{}/v1/sessions/{token}", request::base_path(req));
@@ -175,11 +175,11 @@ fn with_token(mut session: Value, token: &str) -> Value {
 /// integer. The setting is only parsed when a client asks for a TTL.
 fn ttl_field(config: &Config, value: Option<&Value>) -> Result<Option<u64>, ApiError> {
     let Some(value) = value else { return Ok(None) };
-    let max = config.session_max_ttl_seconds()?;
+    let max = config.session_max_ttl_seconds();
     request::whole_number(value)
         .filter(|ttl| (1..=max).contains(ttl))
         .map(Some)
-        .ok_or(ApiError::InvalidField { field: "ttl_seconds", reason: format!("must be an integer from 1 to {max}") })
+        .ok_or(ApiError::InvalidField { field: "ttl_seconds", problem: FieldProblem::OutOfRange { min: 1, max } })
 }
 
 /// A fresh session token from the host's CSPRNG (WASI `random_get`).

@@ -5,7 +5,7 @@ use serde_json::{json, Value};
 use spin_sdk::http::{Request, Response};
 
 use crate::config::{self, Config};
-use crate::error::ApiError;
+use crate::error::{ApiError, FieldProblem};
 use crate::request::Name;
 use crate::store::{self, Precondition, Store, User, UserCreation, UserPatch, UserRecord, WriteOutcome};
 use crate::{base64url, clock, request, response, sessions};
@@ -33,8 +33,8 @@ struct NewUser<'r> {
 impl<'r> NewUser<'r> {
     fn parse(req: &'r Request, config: &Config) -> Result<Self, ApiError> {
         let idempotency_key = request::idempotency_key(req)?;
-        let body: UserBody = request::json_body(req, config)?;
-        let required = |field| ApiError::InvalidField { field, reason: "is required".into() };
+        let body: UserBody = request::json_body(req)?;
+        let required = |field| ApiError::InvalidField { field, problem: FieldProblem::Required };
         let nom = name(config, "nom", body.nom)?.ok_or_else(|| required("nom"))?;
         let prenom = name(config, "prenom", body.prenom)?.ok_or_else(|| required("prenom"))?;
         Ok(NewUser { nom, prenom, idempotency_key })
@@ -57,11 +57,11 @@ impl PageQuery {
                     reason: format!("must be an integer from 1 to {max}"),
                 };
                 match raw.parse::<u32>() {
-                    Ok(limit) if limit >= 1 => match config::MAX_PAGE_SIZE.check(config, limit.into())? {
+                    Ok(limit) if limit >= 1 => match config::MAX_PAGE_SIZE.check(config, limit.into()) {
                         Ok(()) => limit,
                         Err(max) => return Err(out_of_range(max)),
                     },
-                    _ => return Err(out_of_range(config::MAX_PAGE_SIZE.value(config)?)),
+                    _ => return Err(out_of_range(config::MAX_PAGE_SIZE.value(config))),
                 }
             }
         };
@@ -86,7 +86,7 @@ struct UserChange {
 impl UserChange {
     fn parse(req: &Request, param: &str, config: &Config) -> Result<Self, ApiError> {
         let id = user_id(param)?;
-        let body: UserBody = request::json_body(req, config)?;
+        let body: UserBody = request::json_body(req)?;
         let patch = UserPatch {
             nom: name(config, "nom", body.nom)?.map(Name::into_string),
             prenom: name(config, "prenom", body.prenom)?.map(Name::into_string),
@@ -200,12 +200,12 @@ fn user_response(status: u16, record: &UserRecord, location: Option<&str>) -> Re
 /// A `nom` or `prenom` field: absent → `None`; present → a non-blank string that makes a `Name`
 /// (422 otherwise).
 fn name(config: &Config, field: &'static str, value: Option<Value>) -> Result<Option<Name>, ApiError> {
-    let invalid = |reason: &str| ApiError::InvalidField { field, reason: reason.into() };
+    let invalid = |problem| ApiError::InvalidField { field, problem };
     match value {
         None => Ok(None),
-        Some(Value::String(s)) if s.trim().is_empty() => Err(invalid("must not be empty")),
+        Some(Value::String(s)) if s.trim().is_empty() => Err(invalid(FieldProblem::Empty)),
         Some(Value::String(s)) => Name::parse(config, field, s).map(Some),
-        Some(_) => Err(invalid("must be a string")),
+        Some(_) => Err(invalid(FieldProblem::NotAString)),
     }
 }
 

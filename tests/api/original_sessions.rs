@@ -149,7 +149,9 @@ fn numbers_in_data_come_back_as_flask_wrote_them() {
 #[test]
 fn wrong_methods_get_405() {
     let app = TestApp::spawn();
-    for (method, path, allow) in [("GET", "/create_session", "POST"), ("DELETE", "/get_session/x", "GET")] {
+    for (method, path, allow) in
+        [("GET", "/create_session", "OPTIONS, POST"), ("DELETE", "/get_session/x", "GET, HEAD, OPTIONS")]
+    {
         let res = app.send(app.request(method, path));
         assert_eq!(res.header("allow"), Some(allow));
         res.assert(405, json!({ "error": "Méthode non autorisée" }));

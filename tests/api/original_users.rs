@@ -207,12 +207,12 @@ fn malformed_bodies_are_rejected_and_write_nothing() {
 fn wrong_methods_get_405_with_allow() {
     let app = TestApp::spawn();
     for (method, path, allow) in [
-        ("GET", "/create_user", "POST"),
-        ("PUT", "/create_user", "POST"),
-        ("POST", "/get_user/1", "GET"),
-        ("DELETE", "/get_user/1", "GET"),
-        ("GET", "/delete_user/1", "DELETE"),
-        ("POST", "/list_users", "GET"),
+        ("GET", "/create_user", "OPTIONS, POST"),
+        ("PUT", "/create_user", "OPTIONS, POST"),
+        ("POST", "/get_user/1", "GET, HEAD, OPTIONS"),
+        ("DELETE", "/get_user/1", "GET, HEAD, OPTIONS"),
+        ("GET", "/delete_user/1", "DELETE, OPTIONS"),
+        ("POST", "/list_users", "GET, HEAD, OPTIONS"),
     ] {
         let res = app.send(app.request(method, path));
         assert_eq!(res.header("allow"), Some(allow), "{method} {path}");

@@ -10,11 +10,9 @@ use crate::helpers::TestApp;
 /// response is handed over; this session's data is larger, so its body takes the streaming path.
 #[test]
 fn a_body_larger_than_the_host_buffer_arrives_whole() {
-    let limit = "4000000";
-    let Some(app) = TestApp::spawn_private(&[
-        ("SPIN_VARIABLE_MAX_BODY_BYTES", limit),
-        ("SPIN_VARIABLE_MAX_SESSION_DATA_BYTES", limit),
-    ]) else {
+    let Some(app) =
+        TestApp::spawn_private(&[("SPIN_VARIABLE_TUNING", "max_body_bytes=4000000,max_session_data_bytes=4000000")])
+    else {
         return;
     };
     let data = json!({ "blob": "x".repeat(1_500_000) });

@@ -141,6 +141,7 @@ fn one_line_per_request_names_the_route_template() {
             "method": "GET",
             "route": "/v1/sessions/{id}",
             "status": 200,
+            "api_token": null,
             "redis_round_trips": 1,
         })
     );
@@ -150,7 +151,14 @@ fn one_line_per_request_names_the_route_template() {
     let line = log_line(&app, &id);
     assert_eq!(
         line,
-        json!({ "request_id": id, "method": "GET", "route": null, "status": 404, "redis_round_trips": 0 })
+        json!({
+            "request_id": id,
+            "method": "GET",
+            "route": null,
+            "status": 404,
+            "api_token": null,
+            "redis_round_trips": 0,
+        })
     );
 
     let (res, id) = send_with_id(&app, app.request("DELETE", "/v1/users"));

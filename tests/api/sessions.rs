@@ -61,10 +61,9 @@ fn defaults_and_anonymous_sessions() {
 
 #[test]
 fn ttl_default_and_bound_come_from_variables() {
-    let Some(app) = TestApp::spawn_private(&[
-        ("SPIN_VARIABLE_SESSION_TTL_SECONDS", "120"),
-        ("SPIN_VARIABLE_SESSION_MAX_TTL_SECONDS", "600"),
-    ]) else {
+    let Some(app) =
+        TestApp::spawn_private(&[("SPIN_VARIABLE_TUNING", "session_ttl_seconds=120, session_max_ttl_seconds=600")])
+    else {
         return;
     };
     assert_eq!(create_session(&app, &json!({}))["ttl_seconds"], 120);

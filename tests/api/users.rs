@@ -225,12 +225,12 @@ fn bad_limits_and_cursors_are_400() {
 fn wrong_methods_are_405_with_allow() {
     let app = TestApp::spawn();
     for (method, path, allow) in [
-        ("PUT", "/v1/users", "GET, POST"),
-        ("DELETE", "/v1/users", "GET, POST"),
-        ("POST", "/v1/users/1", "GET, PATCH, DELETE"),
-        ("PUT", "/v1/users/1/sessions", "GET, DELETE"),
-        ("GET", "/v1/sessions", "POST"),
-        ("PUT", "/v1/sessions/abc", "GET, PATCH, DELETE"),
+        ("PUT", "/v1/users", "GET, HEAD, OPTIONS, POST"),
+        ("DELETE", "/v1/users", "GET, HEAD, OPTIONS, POST"),
+        ("POST", "/v1/users/1", "DELETE, GET, HEAD, OPTIONS, PATCH"),
+        ("PUT", "/v1/users/1/sessions", "DELETE, GET, HEAD, OPTIONS"),
+        ("GET", "/v1/sessions", "OPTIONS, POST"),
+        ("PUT", "/v1/sessions/abc", "DELETE, GET, HEAD, OPTIONS, PATCH"),
     ] {
         let res = app.send(app.request(method, path));
         assert_problem(&res, 405);

@@ -28,9 +28,10 @@ async fn entry(req: IncomingRequest, out: ResponseOutparam) {
     reply::serve(req, out, handle).await;
 }
 
-fn handle(req: &Request) -> Response {
+/// The request's body is never read.
+fn handle(req: Request, _: IncomingRequest) -> Response {
     match req.path() {
-        "/redis" => run_commands(req),
+        "/redis" => run_commands(&req),
         _ => fixed(404, "{\"error\":\"not found\"}"),
     }
 }
