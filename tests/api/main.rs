@@ -6,10 +6,12 @@ mod helpers;
 
 mod access;
 mod benchmark;
+mod bodies;
 mod deploy;
 mod hostile_input;
 mod idempotency;
 mod invariants;
+mod methods;
 mod openapi;
 mod operations;
 mod original_sessions;

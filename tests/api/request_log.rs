@@ -176,7 +176,14 @@ fn one_line_per_request_names_the_route_template() {
     assert_eq!(res.status, 200);
     assert_eq!(
         log_line(&app, &id),
-        json!({ "request_id": id, "method": "GET", "route": "/get_user/{id}", "status": 200, "redis_round_trips": 1 })
+        json!({
+            "request_id": id,
+            "method": "GET",
+            "route": "/get_user/{id}",
+            "status": 200,
+            "api_token": null,
+            "redis_round_trips": 1,
+        })
     );
 
     // The token reached the log in no line.

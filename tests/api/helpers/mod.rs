@@ -135,6 +135,14 @@ impl TestApp {
         })
     }
 
+    /// The `spin up` serving this app, when it runs under real Spin.
+    pub fn real_spin(&self) -> Option<&SpinUp> {
+        match &self.backend {
+            Backend::RealSpin(spin) => Some(spin),
+            _ => None,
+        }
+    }
+
     pub fn url(&self, path: &str) -> String {
         format!("{}{}", self.base_url, path)
     }

@@ -169,6 +169,25 @@ impl SpinUp {
     }
 
     /// The variable lookups, when counted (`start`'s `count_variables`).
+    /// The largest resident set (`VmHWM`, in KiB) each of Spin's processes has had so far: `spin up`
+    /// and the trigger process it starts.
+    pub fn peak_memory_kib(&self) -> Vec<(u32, u64)> {
+        let mut pids = vec![self.process.pid()];
+        let mut i = 0;
+        while i < pids.len() {
+            let children = std::fs::read_to_string(format!("/proc/{0}/task/{0}/children", pids[i])).unwrap_or_default();
+            pids.extend(children.split_whitespace().filter_map(|p| p.parse::<u32>().ok()));
+            i += 1;
+        }
+        pids.into_iter()
+            .filter_map(|pid| {
+                let status = std::fs::read_to_string(format!("/proc/{pid}/status")).ok()?;
+                let line = status.lines().find(|l| l.starts_with("VmHWM:"))?;
+                Some((pid, line.split_whitespace().nth(1)?.parse().ok()?))
+            })
+            .collect()
+    }
+
     pub fn variables(&self) -> Option<&VariableCounter> {
         self.variables.as_ref()
     }

@@ -43,6 +43,11 @@ impl Guarded {
         Guarded { wrapper: Some((child, stdin)), pid }
     }
 
+    /// The child's process id (the leader of its process group).
+    pub fn pid(&self) -> u32 {
+        self.pid
+    }
+
     pub fn is_running(&self) -> bool {
         let stat = std::fs::read_to_string(format!("/proc/{}/stat", self.pid)).unwrap_or_default();
         !stat.is_empty() && !stat.contains(") Z ")
