@@ -25,7 +25,7 @@ fn app_for(redis_url: &str) -> Option<TestApp> {
 #[test]
 fn a_tls_redis_works_when_its_certificate_is_trusted() {
     if std::env::var("APP_URL").is_ok() {
-        eprintln!("APP_URL is set: this test needs a private app and Redis, skipped");
+        helpers::skip("needs a private app and Redis, and APP_URL is set");
         return;
     }
     let trusted: PathBuf = std::env::temp_dir().join(format!("user-session-service-tls-ca-{}.pem", std::process::id()));

@@ -10,7 +10,7 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
 use std::time::Duration;
 
-use crate::helpers::TestApp;
+use crate::helpers::{skip, TestApp};
 
 const TOKEN: &str = "b0dy-t0ken";
 
@@ -109,7 +109,7 @@ fn a_chunked_body_is_read_only_up_to_the_limit() {
 fn gigabyte_bodies_leave_spin_memory_flat() {
     let Some(app) = TestApp::spawn_private(&[("SPIN_VARIABLE_API_TOKEN", TOKEN)]) else { return };
     let Some(spin) = app.real_spin() else {
-        eprintln!("SKIPPED: peak memory is measured on Spin's processes, and this backend is not real Spin");
+        skip("measures the peak memory of Spin's processes, and this backend is not real Spin");
         return;
     };
     // Warm up: one ordinary request of each kind.

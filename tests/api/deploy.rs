@@ -9,7 +9,7 @@ use serde_json::json;
 
 use spin_test_host::RedisServer;
 
-use crate::helpers::{manifest, manifest_path, real_spin};
+use crate::helpers::{manifest, manifest_path, real_spin, skip};
 
 /// Variables that hold credentials: on Kubernetes they may only come from a Secret.
 const CREDENTIALS: &[&str] = &["redis_password", "api_token"];
@@ -122,7 +122,7 @@ impl Drop for Registry {
 #[test]
 fn registry_round_trip_push_with_one_spin_and_run_with_another() {
     let Some(push_spin) = real_spin::spin_bin() else {
-        eprintln!("needs the Spin CLI (SPIN_BIN): skipped under the test host");
+        skip("needs the Spin CLI (SPIN_BIN)");
         return;
     };
     let pull_spin =

@@ -9,6 +9,7 @@ pub mod real_spin;
 mod redis_observer;
 
 use std::collections::BTreeMap;
+use std::io::Write as _;
 use std::path::{Path, PathBuf};
 use std::sync::{Mutex, OnceLock};
 
@@ -78,6 +79,7 @@ impl TestApp {
     /// The app under test: the server named by `APP_URL` (and `REDIS_URL`) if set, otherwise a
     /// fresh redis-server and a fresh app on the backend of this run.
     pub fn spawn() -> TestApp {
+        announce_backend();
         match std::env::var("APP_URL") {
             Ok(url) => TestApp {
                 base_url: url.trim_end_matches('/').to_owned(),
@@ -105,8 +107,9 @@ impl TestApp {
     }
 
     fn spawn_private_app(extra_env: &[(&str, &str)], count_variables: bool) -> Option<TestApp> {
+        announce_backend();
         if std::env::var("APP_URL").is_ok() {
-            eprintln!("APP_URL is set: this test needs a private app and Redis, skipped");
+            skip("needs a private app and Redis, and APP_URL is set");
             return None;
         }
         let redis_server = RedisServer::start().expect("starting redis-server");
@@ -355,6 +358,36 @@ impl TestResponse {
     pub fn assert(&self, status: u16, body: Value) {
         assert_eq!((self.status, self.json()), (status, body), "raw body: {:?}", self.text());
     }
+}
+
+/// Says that the calling test cannot run in this mode, and why: `SKIPPED: <test>: <reason>` on the
+/// test output (written past the test harness's capture, so that it shows for passing tests too).
+/// With `REQUIRE_ALL=1`, which CI sets for its backends, a test that cannot run fails instead.
+#[track_caller]
+pub fn skip(reason: &str) {
+    let test = std::thread::current().name().unwrap_or("?").to_owned();
+    if std::env::var("REQUIRE_ALL").is_ok_and(|v| v == "1") {
+        panic!("REQUIRE_ALL=1, and {test} cannot run here: {reason}");
+    }
+    let _ = writeln!(std::io::stderr(), "SKIPPED: {test}: {reason}");
+}
+
+/// Names, once per test process, what the tests run against: the test host, real Spin (with its
+/// version) or an external server.
+fn announce_backend() {
+    static ANNOUNCED: OnceLock<()> = OnceLock::new();
+    ANNOUNCED.get_or_init(|| {
+        let backend = if let Ok(url) = std::env::var("APP_URL") {
+            format!("an external server, APP_URL={url}")
+        } else if let Some(spin) = spin_bin() {
+            let version = std::process::Command::new(&spin).arg("--version").output();
+            let version = version.map(|o| String::from_utf8_lossy(&o.stdout).trim().to_owned()).unwrap_or_default();
+            format!("real Spin, {version} ({})", spin.display())
+        } else {
+            "the project's test host (tests/spin-test-host)".to_owned()
+        };
+        let _ = writeln!(std::io::stderr(), "API tests run against {backend}");
+    });
 }
 
 /// Asserts an RFC 9457 problem response with this status.

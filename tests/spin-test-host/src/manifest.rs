@@ -109,7 +109,8 @@ impl Manifest {
         for name in component.variables.keys() {
             crate::variables::check_name(name)?;
         }
-        let dir = path.parent().unwrap_or(Path::new(".")).to_path_buf();
+        // `spin.toml` has an empty parent (`""`), which no command can run in: that is `.`.
+        let dir = path.parent().filter(|p| !p.as_os_str().is_empty()).unwrap_or(Path::new(".")).to_path_buf();
         Ok(Manifest {
             source: dir.join(&component.source),
             dir,
