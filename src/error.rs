@@ -55,6 +55,10 @@ pub enum ApiError {
     /// 422: the `Idempotency-Key` was used before with a different request.
     #[error("Idempotency-Key reused with a different request")]
     IdempotencyKeyReused,
+    /// 507: the user id counter has reached `store::MAX_USER_ID`; nothing was written. Retrying
+    /// does not help: an operator must act (see the reindex's `unrepresentable` ids).
+    #[error("no user id left")]
+    NoUserIdLeft,
     /// 503: Redis cannot be reached; the client may retry later.
     #[error("storage unavailable: {0}")]
     Unavailable(String),
@@ -92,6 +96,7 @@ impl ApiError {
             ApiError::MethodNotAllowed { .. } => 405,
             ApiError::UnsupportedMediaType => 415,
             ApiError::Unavailable(_) => 503,
+            ApiError::NoUserIdLeft => 507,
             ApiError::Internal(_) => 500,
         }
     }
@@ -109,6 +114,7 @@ impl ApiError {
             }
             ApiError::Unavailable(_) => "Service indisponible : la base Redis ne répond pas".into(),
             ApiError::Internal(_) => "Erreur interne du serveur".into(),
+            ApiError::NoUserIdLeft => "Plus aucun identifiant d'utilisateur disponible".into(),
             ApiError::PayloadTooLarge(detail) => format!("Requête trop volumineuse : {detail}"),
             ApiError::InvalidField { field, reason } => format!("Champ '{field}' invalide : {reason}"),
             // Only the /v1 API raises these.
@@ -152,12 +158,22 @@ impl ApiError {
                 ("Service Unavailable", "the Redis database is not reachable; retry later".into())
             }
             ApiError::Internal(_) => ("Internal Server Error", "an internal error occurred".into()),
+            ApiError::NoUserIdLeft => (
+                "Insufficient Storage",
+                format!(
+                    "no user id is left: ids stop at {}, the largest integer every JSON client reads exactly",
+                    crate::store::MAX_USER_ID
+                ),
+            ),
         }
     }
 
     pub fn into_response(self, dialect: Dialect) -> Response {
         if let ApiError::Unavailable(detail) | ApiError::Internal(detail) = &self {
             eprintln!("{}: {detail}", self.status());
+        }
+        if let ApiError::NoUserIdLeft = &self {
+            eprintln!("507: user_id_counter has reached {}: no user can be created", crate::store::MAX_USER_ID);
         }
         let status = self.status();
         let mut res = match dialect {
