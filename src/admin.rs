@@ -49,7 +49,10 @@ pub fn reindex_users(req: &Request, _: &str, config: &Config) -> Result<Response
         }
     }
     if unrepresentable > 0 {
-        eprintln!("reindex: {unrepresentable} user ids above {} left unindexed: {unrepresentable_ids:?}", store::MAX_USER_ID);
+        eprintln!(
+            "reindex: {unrepresentable} user ids above {} left unindexed: {unrepresentable_ids:?}",
+            store::MAX_USER_ID
+        );
     }
     let complete = cursor == 0;
     let body = json!({

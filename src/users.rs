@@ -220,9 +220,8 @@ fn no_such_session() -> ApiError {
 /// A user with its `ETag` (and `Location` when it was just created); a 500 naming the key of a
 /// record that is not a `/v1` user.
 fn user_response(status: u16, id: u64, record: &UserRecord, location: Option<&str>) -> Result<Response, ApiError> {
-    let user = record
-        .user()
-        .map_err(|e| ApiError::Internal(format!("{} is not a /v1 user: {e:?}", store::user_key(id))))?;
+    let user =
+        record.user().map_err(|e| ApiError::Internal(format!("{} is not a /v1 user: {e:?}", store::user_key(id))))?;
     let mut res = response::json(status, &user);
     res.set_header("etag", format!("\"{}\"", record.etag()));
     if let Some(location) = location {

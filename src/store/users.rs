@@ -487,7 +487,8 @@ mod tests {
 
     #[test]
     fn a_page_splits_into_its_records() {
-        let page = |joined: &[u8], ids: &[u64]| UserPage { joined: joined.to_vec(), ids: ids.to_vec(), next_after: None };
+        let page =
+            |joined: &[u8], ids: &[u64]| UserPage { joined: joined.to_vec(), ids: ids.to_vec(), next_after: None };
         assert_eq!(page(b"", &[]).records().count(), 0);
         let joined = [
             &b"{\"id\":1,\"nom\":\"a\",\"prenom\":\"b\"}"[..],
@@ -495,13 +496,13 @@ mod tests {
             b"{\"id\":2,\"nom\":\"\\u001e\",\"prenom\":\"c\"}",
         ]
         .concat();
-        let page = page(&joined, &[1, 2]);
-        let users: Vec<(u64, User)> = page.records().map(|(id, r)| (id, read_record(r).unwrap())).collect();
+        let first = page(&joined, &[1, 2]);
+        let users: Vec<(u64, User)> = first.records().map(|(id, r)| (id, read_record(r).unwrap())).collect();
         let seen: Vec<_> = users.iter().map(|(key, u)| (*key, u.id, u.nom.as_ref())).collect();
         assert_eq!(seen, [(1, 1, "a"), (2, 2, "\u{1e}")]);
         // An empty record (as the script sends one holding the separator) is still a record.
-        let page = page(&[RECORD_END], &[7, 8]);
-        assert_eq!(page.records().collect::<Vec<_>>(), [(7, &b""[..]), (8, &b""[..])]);
+        let empties = page(&[RECORD_END], &[7, 8]);
+        assert_eq!(empties.records().collect::<Vec<_>>(), [(7, &b""[..]), (8, &b""[..])]);
     }
 
     #[test]
