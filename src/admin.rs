@@ -6,7 +6,7 @@ use spin_sdk::http::{Request, Response};
 use crate::config::Config;
 
 use crate::error::ApiError;
-use crate::store::Store;
+use crate::store::{self, Store};
 use crate::{request, response};
 
 /// Keys `SCAN` looks at per batch (one Redis round trip each), and batches per request: a request
@@ -14,10 +14,19 @@ use crate::{request, response};
 const SCAN_COUNT: u32 = 1000;
 const BATCHES_PER_REQUEST: u32 = 100;
 
+/// Unrepresentable ids named in one answer: enough to find a few stray keys, while a database
+/// full of them cannot make the answer large (the count is always whole).
+const UNREPRESENTABLE_IDS_SHOWN: usize = 100;
+
 /// `POST /v1/admin/reindex-users[?cursor=]`: adopts a database written by the original Flask
 /// service (users without index entries) by scanning `user:*` in bounded batches, never `KEYS`.
-/// Answers `{"indexed", "complete", "cursor"}`; while `complete` is false, call again with `cursor`.
-/// Safe to repeat.
+/// Answers `{"indexed", "complete", "cursor", "unrepresentable", "unrepresentable_ids"}`; while
+/// `complete` is false, call again with `cursor`. Safe to repeat.
+///
+/// `unrepresentable` counts the `user:<id>` records met in this call whose id is above
+/// `store::MAX_USER_ID` (2^53 − 1): they are not indexed and do not raise the counter, so they
+/// stay out of listings but are still read by their paths; `unrepresentable_ids` names the first
+/// of them, as strings (as numbers, JSON clients would round them).
 pub fn reindex_users(req: &Request, _: &str, config: &Config) -> Result<Response, ApiError> {
     let start = match request::query_param(req, "cursor") {
         None => 0,
@@ -27,16 +36,31 @@ pub fn reindex_users(req: &Request, _: &str, config: &Config) -> Result<Response
         })?,
     };
     let store = Store::open(&config.redis_url()?)?;
-    let (mut cursor, mut indexed) = (start, 0);
+    let (mut cursor, mut indexed, mut unrepresentable, mut unrepresentable_ids) = (start, 0, 0, Vec::new());
     for _ in 0..BATCHES_PER_REQUEST {
-        let (next, newly_indexed) = store.reindex_users_batch(cursor, SCAN_COUNT)?;
-        indexed += newly_indexed;
-        cursor = next;
+        let batch = store.reindex_users_batch(cursor, SCAN_COUNT)?;
+        indexed += batch.indexed;
+        unrepresentable += batch.unrepresentable.len();
+        let room = UNREPRESENTABLE_IDS_SHOWN.saturating_sub(unrepresentable_ids.len());
+        unrepresentable_ids.extend(batch.unrepresentable.into_iter().take(room));
+        cursor = batch.cursor;
         if cursor == 0 {
             break;
         }
     }
+    if unrepresentable > 0 {
+        eprintln!(
+            "reindex: {unrepresentable} user ids above {} left unindexed: {unrepresentable_ids:?}",
+            store::MAX_USER_ID
+        );
+    }
     let complete = cursor == 0;
-    let body = json!({ "indexed": indexed, "complete": complete, "cursor": (!complete).then(|| cursor.to_string()) });
+    let body = json!({
+        "indexed": indexed,
+        "complete": complete,
+        "cursor": (!complete).then(|| cursor.to_string()),
+        "unrepresentable": unrepresentable,
+        "unrepresentable_ids": unrepresentable_ids,
+    });
     Ok(response::json(200, &body))
 }

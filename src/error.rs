@@ -56,6 +56,10 @@ pub enum ApiError {
     /// 422: the `Idempotency-Key` was used before with a different request.
     #[error("Idempotency-Key reused with a different request")]
     IdempotencyKeyReused,
+    /// 507: the user id counter has reached `store::MAX_USER_ID`; nothing was written. Retrying
+    /// does not help: an operator must act (see the reindex's `unrepresentable` ids).
+    #[error("no user id left")]
+    NoUserIdLeft,
     /// 503: Redis cannot be reached; the client may retry later.
     #[error("storage unavailable: {0}")]
     Unavailable(String),
@@ -152,6 +156,7 @@ impl ApiError {
             ApiError::MethodNotAllowed { .. } => 405,
             ApiError::UnsupportedMediaType => 415,
             ApiError::Unavailable(_) => 503,
+            ApiError::NoUserIdLeft => 507,
             ApiError::Internal(_) => 500,
         }
     }
@@ -169,6 +174,7 @@ impl ApiError {
             }
             ApiError::Unavailable(_) => "Service indisponible : la base Redis ne répond pas".into(),
             ApiError::Internal(_) => "Erreur interne du serveur".into(),
+            ApiError::NoUserIdLeft => "Plus aucun identifiant d'utilisateur disponible".into(),
             ApiError::PayloadTooLarge { what: TooLarge::Body, limit } => {
                 format!("Requête trop volumineuse : le corps dépasse {limit} octets")
             }
@@ -224,12 +230,22 @@ impl ApiError {
                 ("Service Unavailable", "the Redis database is not reachable; retry later".into())
             }
             ApiError::Internal(_) => ("Internal Server Error", "an internal error occurred".into()),
+            ApiError::NoUserIdLeft => (
+                "Insufficient Storage",
+                format!(
+                    "no user id is left: ids stop at {}, the largest integer every JSON client reads exactly",
+                    crate::store::MAX_USER_ID
+                ),
+            ),
         }
     }
 
     pub fn into_response(self, dialect: Dialect) -> Response {
         if let ApiError::Unavailable(detail) | ApiError::Internal(detail) = &self {
             eprintln!("{}: {detail}", self.status());
+        }
+        if let ApiError::NoUserIdLeft = &self {
+            eprintln!("507: user_id_counter has reached {}: no user can be created", crate::store::MAX_USER_ID);
         }
         let status = match (&self, dialect) {
             // Flask's own validation answered 400 for any invalid input; 422 is /v1's.

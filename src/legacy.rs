@@ -15,7 +15,7 @@ use crate::clock;
 use crate::config::Config;
 use crate::error::ApiError;
 use crate::request::{self, Name};
-use crate::response;
+use crate::response::{self, FlaskUser};
 use crate::store::{self, Precondition, Store, WriteOutcome};
 
 /// How long a session created through `/create_session` lives, as in the original.
@@ -89,17 +89,21 @@ impl NewSession {
 /// `POST /create_user` `{"nom", "prenom"}` → `201 {"message", "user_id"}`.
 pub fn create_user(req: &Request, _: &str, config: &Config) -> Result<Response, ApiError> {
     let new = NewUser::parse(req, config)?;
-    let created =
-        Store::open(&config.redis_url()?)?.create_user(new.nom.as_str(), new.prenom.as_str(), &clock::now())?;
+    let created = Store::open(&config.redis_url()?)?
+        .create_user(new.nom.as_str(), new.prenom.as_str(), &clock::now())?
+        .ok_or(ApiError::NoUserIdLeft)?;
     Ok(response::flask(201, &json!({ "message": "Utilisateur créé", "user_id": created.user()?.id })))
 }
 
-/// `GET /get_user/<id>` → `200 {"id", "nom", "prenom"}`.
+/// `GET /get_user/<id>` → `200 {"id", "nom", "prenom"}`, as stored (`ShownUser`). A record that
+/// is not a JSON object is a 500 whose log line names its key.
 pub fn get_user(_: &Request, param: &str, config: &Config) -> Result<Response, ApiError> {
     let id = user_id_param(param)?;
     let record =
         Store::open(&config.redis_url()?)?.get_user(id)?.ok_or_else(|| ApiError::NotFound(USER_NOT_FOUND.into()))?;
-    Ok(response::flask(200, &read_user(record.bytes())?))
+    let user = ShownUser::read(record.bytes())
+        .ok_or_else(|| ApiError::Internal(format!("{} is not a JSON object", store::user_key(id))))?;
+    Ok(response::flask(200, &user))
 }
 
 /// `DELETE /delete_user/<id>` → `200 {"message"}`.
@@ -111,14 +115,33 @@ pub fn delete_user(_: &Request, param: &str, config: &Config) -> Result<Response
     }
 }
 
-/// `GET /list_users` → `200 [{"id", "nom", "prenom"}, ...]` in ascending id order.
+/// `GET /list_users` → `200 [{"id", "nom", "prenom"}, ...]` in ascending id order, each as stored
+/// (`ShownUser`). A record that is not a JSON object is left out, with a log line naming its key.
 ///
-/// Records are read in place (names are borrowed from the records, not copied; other fields are
-/// skipped) and written straight out: no JSON tree.
+/// Records of the service's own types are read in place (names are borrowed from the records, not
+/// copied; other fields are skipped) and written straight out: no JSON tree.
 pub fn list_users(_: &Request, _: &str, config: &Config) -> Result<Response, ApiError> {
-    let records = Store::open(&config.redis_url()?)?.all_user_records()?;
-    let users = records.iter().map(|record| read_user(record)).collect::<Result<Vec<OriginalUser>, _>>()?;
-    let body = response::flask_user_list(users.iter().map(|u| (u.id, &*u.nom, &*u.prenom)));
+    let store = Store::open(&config.redis_url()?)?;
+    let records = store.all_user_records()?;
+    let body = match records.iter().map(|record| ShownUser::read(record)).collect::<Option<Vec<_>>>() {
+        Some(users) => response::flask_user_list(users.iter().map(ShownUser::listed)),
+        // The log line names the record's key, which the listing above does not carry: list again
+        // with the ids (a second round trip, paid only while such a record is indexed).
+        None => {
+            let records = store.all_user_records_with_ids()?;
+            let users: Vec<_> = records
+                .iter()
+                .filter_map(|(id, record)| {
+                    let user = ShownUser::read(record);
+                    if user.is_none() {
+                        eprintln!("{} is not a JSON object: left out of /list_users", store::user_key(*id));
+                    }
+                    user
+                })
+                .collect();
+            response::flask_user_list(users.iter().map(ShownUser::listed))
+        }
+    };
     Ok(response::with_body(200, "application/json", body))
 }
 
@@ -163,6 +186,39 @@ struct OriginalUser<'a> {
     prenom: Cow<'a, str>,
 }
 
-fn read_user(record: &[u8]) -> Result<OriginalUser<'_>, ApiError> {
-    Ok(store::read_record(record)?)
+/// A stored user record as the original endpoints show it: its `id`, `nom` and `prenom`, whatever
+/// JSON they hold, as Flask showed `jsonify(json.loads(record))` (the records it read only ever had
+/// these three fields; later ones, such as the timestamps, stay hidden).
+///
+/// Values go through `serde_json::Value`, so where Python and serde_json read JSON differently
+/// the answer differs too: an integer beyond 64 bits is shown as a float, and `NaN`/`Infinity`
+/// (which Python's `json.loads` accepts) make a record that is not JSON.
+#[derive(Serialize)]
+#[serde(untagged)]
+enum ShownUser<'a> {
+    /// The types the service writes, read in place: the common case, and the fast one.
+    Named(OriginalUser<'a>),
+    /// Fields of other types (another program wrote the record): those of the three it has, as
+    /// stored, an absent one staying absent.
+    AsStored(Value),
+}
+
+impl<'a> ShownUser<'a> {
+    /// `None` when the record is not a JSON object at all (not JSON, or another JSON value): that
+    /// is not a user, whoever wrote it.
+    fn read(record: &'a [u8]) -> Option<ShownUser<'a>> {
+        if let Ok(user) = serde_json::from_slice(record) {
+            return Some(ShownUser::Named(user));
+        }
+        let Ok(Value::Object(mut fields)) = serde_json::from_slice(record) else { return None };
+        fields.retain(|name, _| matches!(name.as_str(), "id" | "nom" | "prenom"));
+        Some(ShownUser::AsStored(Value::Object(fields)))
+    }
+
+    fn listed(&self) -> FlaskUser<'_> {
+        match self {
+            ShownUser::Named(u) => FlaskUser::Named { id: u.id, nom: &u.nom, prenom: &u.prenom },
+            ShownUser::AsStored(value) => FlaskUser::Other(value),
+        }
+    }
 }

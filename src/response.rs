@@ -60,30 +60,48 @@ pub fn without_body(mut response: Response) -> Response {
 /// fields in declaration order, so structs sent here declare them sorted.
 pub fn flask_json(value: &impl Serialize) -> Vec<u8> {
     let mut out = Vec::new();
-    let mut ser = serde_json::Serializer::with_formatter(&mut out, FlaskFormatter);
-    value.serialize(&mut ser).expect("serializing to memory cannot fail");
+    push_flask_json(&mut out, value);
     out.push(b'\n');
     out
 }
 
-/// What `flask_json` writes for a list of `{"id", "nom", "prenom"}` objects (`/list_users`), written
-/// directly instead of through serde: a listing holds every user, and this way costs a fraction of
-/// the generic path per user.
-pub fn flask_user_list<'a>(users: impl IntoIterator<Item = (u64, &'a str, &'a str)>) -> Vec<u8> {
+/// `flask_json` without the trailing newline, appended to `out`.
+fn push_flask_json(out: &mut Vec<u8>, value: &impl Serialize) {
+    let mut ser = serde_json::Serializer::with_formatter(out, FlaskFormatter);
+    value.serialize(&mut ser).expect("serializing to memory cannot fail");
+}
+
+/// One user of `flask_user_list`.
+pub enum FlaskUser<'a> {
+    /// `{"id", "nom", "prenom"}` with the types the service writes: written directly.
+    Named { id: u64, nom: &'a str, prenom: &'a str },
+    /// Any other JSON value (a record another program wrote): written by the generic encoder.
+    Other(&'a serde_json::Value),
+}
+
+/// What `flask_json` writes for a list of users (`/list_users`). The common `Named` users are
+/// written directly instead of through serde: a listing holds every user, and this way costs a
+/// fraction of the generic path per user.
+pub fn flask_user_list<'a>(users: impl IntoIterator<Item = FlaskUser<'a>>) -> Vec<u8> {
     let mut out = Vec::new();
     let mut ids = itoa::Buffer::new();
     out.push(b'[');
-    for (i, (id, nom, prenom)) in users.into_iter().enumerate() {
+    for (i, user) in users.into_iter().enumerate() {
         if i > 0 {
             out.push(b',');
         }
-        out.extend_from_slice(b"{\"id\":");
-        out.extend_from_slice(ids.format(id).as_bytes());
-        out.extend_from_slice(b",\"nom\":");
-        push_python_string(&mut out, nom);
-        out.extend_from_slice(b",\"prenom\":");
-        push_python_string(&mut out, prenom);
-        out.push(b'}');
+        match user {
+            FlaskUser::Named { id, nom, prenom } => {
+                out.extend_from_slice(b"{\"id\":");
+                out.extend_from_slice(ids.format(id).as_bytes());
+                out.extend_from_slice(b",\"nom\":");
+                push_python_string(&mut out, nom);
+                out.extend_from_slice(b",\"prenom\":");
+                push_python_string(&mut out, prenom);
+                out.push(b'}');
+            }
+            FlaskUser::Other(value) => push_flask_json(&mut out, value),
+        }
     }
     out.extend_from_slice(b"]\n");
     out
@@ -228,12 +246,20 @@ mod tests {
             ["", "Jean", "Élodie", "a\"b\\c", "\n\r\t\u{8}\u{c}\u{1}\u{1f}\u{7f}", "😀 /<>&'", "\u{80}\u{ffff}"];
         let users: Vec<(u64, &str, &str)> =
             names.iter().enumerate().map(|(i, n)| (i as u64 * 1_000_003, *n, names[(i + 3) % names.len()])).collect();
-        let generic: Vec<_> =
+        let mut generic: Vec<_> =
             users.iter().map(|(id, nom, prenom)| json!({ "id": id, "nom": nom, "prenom": prenom })).collect();
-        assert_eq!(String::from_utf8(flask_user_list(users.iter().copied())), String::from_utf8(flask_json(&generic)));
+        // Users of other types in between, as another program may have stored them.
+        let others = [json!({ "id": 777, "nom": 42, "prenom": null }), json!({ "nom": { "b": [1.5], "a": "é" } })];
+        generic.insert(2, others[0].clone());
+        generic.push(others[1].clone());
+        let mut listed: Vec<FlaskUser> =
+            users.iter().map(|&(id, nom, prenom)| FlaskUser::Named { id, nom, prenom }).collect();
+        listed.insert(2, FlaskUser::Other(&others[0]));
+        listed.push(FlaskUser::Other(&others[1]));
+        assert_eq!(String::from_utf8(flask_user_list(listed)), String::from_utf8(flask_json(&generic)));
         assert_eq!(flask_user_list([]), b"[]\n");
         assert_eq!(
-            flask_user_list([(u64::MAX, "N", "P")]),
+            flask_user_list([FlaskUser::Named { id: u64::MAX, nom: "N", prenom: "P" }]),
             b"[{\"id\":18446744073709551615,\"nom\":\"N\",\"prenom\":\"P\"}]\n"
         );
     }

@@ -108,9 +108,11 @@ pub fn create(req: &Request, _: &str, config: &Config) -> Result<Response, ApiEr
         UserCreation::Created(record) => (record, false),
         UserCreation::Replayed(record) => (record, true),
         UserCreation::KeyReused => return Err(ApiError::IdempotencyKeyReused),
+        UserCreation::NoIdLeft => return Err(ApiError::NoUserIdLeft),
     };
-    let location = format!("{}/v1/users/{}", request::base_path(req), record.user()?.id);
-    let mut res = user_response(201, &record, Some(&location))?;
+    let id = record.user()?.id;
+    let location = format!("{}/v1/users/{id}", request::base_path(req));
+    let mut res = user_response(201, id, &record, Some(&location))?;
     if replayed {
         res.set_header("idempotent-replayed", "true");
     }
@@ -118,19 +120,36 @@ pub fn create(req: &Request, _: &str, config: &Config) -> Result<Response, ApiEr
 }
 
 /// `GET /v1/users?limit=&cursor=` → `{"items": [...], "next_cursor": "..." | null}`.
+///
+/// `/v1` shows only users that fit its schema (`User`: an integer id, string names). A record
+/// that does not (another program wrote it, with other types or not as a JSON object) is left out
+/// of the page, with a log line naming its key, so that it cannot fail the listing for everyone;
+/// the page then holds fewer than `limit` items, and the cursor moves past it all the same. The
+/// original `/get_user/<id>` shows such a record as stored; `DELETE` removes it, and a `PATCH`
+/// of both names makes it a user again.
 pub fn list(req: &Request, _: &str, config: &Config) -> Result<Response, ApiError> {
     let query = PageQuery::parse(req, config)?;
     let page = Store::open(&config.redis_url()?)?.list_users(query.after, query.limit)?;
-    let items = page.records().map(store::read_record::<User>).collect::<Result<Vec<_>, _>>()?;
+    let items: Vec<User> = page
+        .records()
+        .filter_map(|(id, record)| match store::read_record(record) {
+            Ok(user) => Some(user),
+            Err(e) => {
+                eprintln!("{} is not a /v1 user, left out of GET /v1/users: {e:?}", store::user_key(id));
+                None
+            }
+        })
+        .collect();
     let next_cursor = page.next_after.map(encode_cursor);
     Ok(response::json(200, &json!({ "items": items, "next_cursor": next_cursor })))
 }
 
-/// `GET /v1/users/<id>` → the user with its `ETag`.
+/// `GET /v1/users/<id>` → the user with its `ETag`. A record that does not fit the schema (see
+/// `list`) is a 500 whose log line names its key: it exists, so it is not a 404.
 pub fn get(_: &Request, param: &str, config: &Config) -> Result<Response, ApiError> {
     let id = user_id(param)?;
     let stored = Store::open(&config.redis_url()?)?.get_user(id)?.ok_or_else(|| not_found(id))?;
-    user_response(200, &stored, None)
+    user_response(200, id, &stored, None)
 }
 
 /// `PATCH /v1/users/<id>` with any of `nom`, `prenom`; honours `If-Match`.
@@ -138,7 +157,7 @@ pub fn update(req: &Request, param: &str, config: &Config) -> Result<Response, A
     let change = UserChange::parse(req, param, config)?;
     let store = Store::open(&config.redis_url()?)?;
     match store.update_user(change.id, &change.patch, &change.condition, &clock::now())? {
-        WriteOutcome::Done(stored) => user_response(200, &stored, None),
+        WriteOutcome::Done(stored) => user_response(200, change.id, &stored, None),
         WriteOutcome::Missing => Err(not_found(change.id)),
         WriteOutcome::PreconditionFailed => Err(ApiError::PreconditionFailed),
     }
@@ -154,11 +173,22 @@ pub fn delete(req: &Request, param: &str, config: &Config) -> Result<Response, A
     }
 }
 
-/// `GET /v1/users/<id>/sessions` → the user's live sessions.
+/// `GET /v1/users/<id>/sessions` → the user's live sessions. A session whose stored data is not
+/// JSON (another program wrote it) is left out, with a log line naming its public id (its key
+/// could hold a token), so that it cannot fail the listing.
 pub fn list_sessions(_: &Request, param: &str, config: &Config) -> Result<Response, ApiError> {
     let id = user_id(param)?;
     let found = Store::open(&config.redis_url()?)?.list_user_sessions(id)?.ok_or_else(|| not_found(id))?;
-    let items = found.iter().map(sessions::session_json).collect::<Result<Vec<_>, _>>()?;
+    let items: Vec<Value> = found
+        .iter()
+        .filter_map(|session| match sessions::session_json(session) {
+            Ok(item) => Some(item),
+            Err(e) => {
+                eprintln!("session {} of user {id} left out of its listing: {e}", session.public_id);
+                None
+            }
+        })
+        .collect();
     Ok(response::json(200, &json!({ "items": items })))
 }
 
@@ -187,9 +217,12 @@ fn no_such_session() -> ApiError {
     ApiError::NotFound("this user has no live session with this public id".into())
 }
 
-/// A user with its `ETag` (and `Location` when it was just created).
-fn user_response(status: u16, record: &UserRecord, location: Option<&str>) -> Result<Response, ApiError> {
-    let mut res = response::json(status, &record.user()?);
+/// A user with its `ETag` (and `Location` when it was just created); a 500 naming the key of a
+/// record that is not a `/v1` user.
+fn user_response(status: u16, id: u64, record: &UserRecord, location: Option<&str>) -> Result<Response, ApiError> {
+    let user =
+        record.user().map_err(|e| ApiError::Internal(format!("{} is not a /v1 user: {e:?}", store::user_key(id))))?;
+    let mut res = response::json(status, &user);
     res.set_header("etag", format!("\"{}\"", record.etag()));
     if let Some(location) = location {
         res.set_header("location", location);

@@ -132,3 +132,11 @@ end
 "#
     };
 }
+
+/// `MAX_USER_ID`: `users::MAX_USER_ID` (2^53 − 1), exact as a Lua number (a double), and compared
+/// as one: ids from Redis (`INCR`, key names) are read with `tonumber`, exact up to this value.
+macro_rules! lua_max_user_id {
+    () => {
+        "local MAX_USER_ID = 9007199254740991\n"
+    };
+}

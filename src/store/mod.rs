@@ -13,8 +13,10 @@ mod keys;
 mod sessions;
 mod users;
 
+/// The key of a user's record, for log lines that name a record.
+pub use keys::user as user_key;
 pub use sessions::{public_id, Session, SessionUpdate};
-pub use users::{read_record, Precondition, User, UserCreation, UserPatch, UserRecord, WriteOutcome};
+pub use users::{read_record, Precondition, User, UserCreation, UserPatch, UserRecord, WriteOutcome, MAX_USER_ID};
 
 use std::sync::atomic::{AtomicU32, Ordering};
 

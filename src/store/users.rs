@@ -106,20 +106,37 @@ pub struct UserPage {
     /// The records as one reply, separated by `RECORD_END` (a byte no JSON text contains): one
     /// value to carry from Redis through Spin instead of one per user.
     joined: Vec<u8>,
+    /// The id of each record in `joined`, in the same order: a record may not say its own id
+    /// (another program may have written it), and a record left out of a listing is logged by key.
+    ids: Vec<u64>,
     pub next_after: Option<u64>,
 }
 
 const RECORD_END: u8 = 0x1e;
 
 impl UserPage {
-    /// The page's records, as stored.
-    pub fn records(&self) -> impl Iterator<Item = &[u8]> {
-        self.joined.split(|b| *b == RECORD_END).filter(|r| !r.is_empty())
+    /// The page's records, as stored, each with the id of its key.
+    pub fn records(&self) -> impl Iterator<Item = (u64, &[u8])> {
+        // No ids, no records: an empty `joined` is an empty page, not one empty record.
+        let records = (!self.ids.is_empty()).then(|| self.joined.split(|b| *b == RECORD_END));
+        self.ids.iter().copied().zip(records.into_iter().flatten())
     }
 }
 
 /// How long an `Idempotency-Key` of `POST /v1/users` is remembered: 24 hours.
 const IDEMPOTENCY_TTL_SECONDS: u64 = 24 * 60 * 60;
+
+/// The largest user id the service hands out or indexes: 2^53 − 1, the largest integer every JSON
+/// client (JavaScript's `Number` among them), Lua's numbers and the users index's scores (doubles)
+/// all hold exactly. `user_id_counter` is never raised past it: a create at this point is refused
+/// and writes nothing (`UserCreation::NoIdLeft`). The scripts hold the same value
+/// (`lua_max_user_id!`, pinned by a unit test below).
+///
+/// Paths naming a larger id (up to `i64::MAX`, `request::user_id`) are still read, changed and
+/// deleted: the Flask service could have written such keys, and a key name is text, so nothing
+/// about it is inexact. Such users are only left out of the index (and so of listings), and the
+/// reindex reports them instead.
+pub const MAX_USER_ID: u64 = (1 << 53) - 1;
 
 /// What `create_user` did.
 #[derive(Debug)]
@@ -131,13 +148,17 @@ pub enum UserCreation {
     Replayed(UserRecord),
     /// The `Idempotency-Key` was used before with another request: nothing was written.
     KeyReused,
+    /// `user_id_counter` has reached `MAX_USER_ID`: nothing was written.
+    NoIdLeft,
 }
 
 impl Store {
-    /// Creates a user: takes the next id, writes the record and indexes it, atomically.
-    pub fn create_user(&self, nom: &str, prenom: &str, now: &str) -> Result<UserRecord, StoreError> {
+    /// Creates a user: takes the next id, writes the record and indexes it, atomically. `None`
+    /// when no id is left (`MAX_USER_ID`): nothing was written.
+    pub fn create_user(&self, nom: &str, prenom: &str, now: &str) -> Result<Option<UserRecord>, StoreError> {
         match self.create_user_once(nom, prenom, now, None)? {
-            UserCreation::Created(record) => Ok(record),
+            UserCreation::Created(record) => Ok(Some(record)),
+            UserCreation::NoIdLeft => Ok(None),
             other => Err(StoreError::Internal(format!("a creation without a key was {other:?}"))),
         }
     }
@@ -157,8 +178,12 @@ impl Store {
         // The record is serialized here; the script only splices the id in front, so the stored
         // JSON is always serde_json's and the ETag can be computed without reading it back.
         // KEYS[3], when given, is the key's record; ARGV[2] the request's fingerprint.
+        // The counter is checked before INCR, so a refused create writes nothing. The id becomes
+        // text through '%d': Lua's `..` on a number writes it with 14 significant digits
+        // (`user:1e+14`), and Redis's own conversion of a number argument is not exact either.
         const CREATE_USER: super::Script = script!(
             "CREATE_USER",
+            lua_max_user_id!(),
             r#"
 local remembered = KEYS[3]
 if remembered then
@@ -168,7 +193,10 @@ if remembered then
     return {'replayed', seen[2]}
   end
 end
-local id = redis.call('INCR', KEYS[1])
+local last = tonumber(redis.call('GET', KEYS[1]) or '0')
+if last and last >= MAX_USER_ID then return {'no_id_left'} end
+local n = redis.call('INCR', KEYS[1])
+local id = string.format('%d', n)
 local record = '{"id":' .. id .. ',' .. string.sub(ARGV[1], 2)
 redis.call('SET', USER .. id, record)
 redis.call('ZADD', KEYS[2], id, id)
@@ -176,7 +204,7 @@ if remembered then
   redis.call('HSET', remembered, 'fingerprint', ARGV[2], 'record', record)
   redis.call('EXPIRE', remembered, ARGV[3])
 end
-return id
+return n
 "#
         );
         let fields = NewUserRecord { nom, prenom, created_at: now, updated_at: now };
@@ -199,6 +227,7 @@ return id
                 Ok(UserCreation::Created(UserRecord(format!("{{\"id\":{id},{}", &fields[1..]).into_bytes())))
             }
             Ok([r]) if text(&r) == Some("key_reused") => Ok(UserCreation::KeyReused),
+            Ok([r]) if text(&r) == Some("no_id_left") => Ok(UserCreation::NoIdLeft),
             Ok(other) => Err(unexpected(CREATE_USER.name, &other)),
             Err(reply) => match <[RedisResult; 2]>::try_from(reply) {
                 Ok([status, RedisResult::Binary(record)]) if text(&status) == Some("replayed") => {
@@ -303,6 +332,33 @@ return 'deleted'
         Ok(records)
     }
 
+    /// `all_user_records` with the id of each record: twice the reply, so only for a listing that
+    /// must name a record it leaves out (`SORT ... GET # GET user:*`).
+    pub fn all_user_records_with_ids(&self) -> Result<Vec<(u64, Vec<u8>)>, StoreError> {
+        let params = [
+            binary(USERS_INDEX),
+            binary("BY"),
+            binary("nosort"),
+            binary("GET"),
+            binary("#"),
+            binary("GET"),
+            binary(keys::USER_RECORDS),
+        ];
+        let reply = self.conn.execute("SORT", &params).map_err(classify)?;
+        let mut records = Vec::with_capacity(reply.len() / 2);
+        let mut pairs = reply.into_iter();
+        while let (Some(id), Some(record)) = (pairs.next(), pairs.next()) {
+            let parsed = text(&id).and_then(|id| id.parse().ok());
+            match (parsed, record) {
+                (Some(id), RedisResult::Binary(record)) => records.push((id, record)),
+                // An index entry without its record, as in `all_user_records`.
+                (Some(_), RedisResult::Nil) => {}
+                (_, record) => return Err(unexpected("SORT", &[id, record])),
+            }
+        }
+        Ok(records)
+    }
+
     /// Returns up to `limit` users with an id greater than `after`, in ascending id order, in one
     /// round trip. Records come back as stored, to be read in place.
     ///
@@ -310,8 +366,10 @@ return 'deleted'
     /// deleted: a user that exists for the whole walk is returned exactly once.
     pub fn list_users(&self, after: u64, limit: u32) -> Result<UserPage, StoreError> {
         // Looks at one id more than asked, to know whether another page follows. Replies with the
-        // id to continue after ('' on the last page), then the records joined into one string,
-        // separated by ARGV[3] (RECORD_END).
+        // id to continue after ('' on the last page), the records joined into one string,
+        // separated by ARGV[3] (RECORD_END), and their ids joined by commas. A record holding the
+        // separator byte (never valid JSON; another program wrote it) goes as '', so that it
+        // cannot shift the records after it.
         const LIST_USERS: super::Script = script!(
             "LIST_USERS",
             r#"
@@ -322,24 +380,36 @@ if #ids > limit then
   ids[#ids] = nil
   out[1] = ids[#ids]
 end
-if #ids == 0 then return {out[1], ''} end
+if #ids == 0 then return {out[1], '', ''} end
 local keys = {}
 for i, id in ipairs(ids) do keys[i] = USER .. id end
-local records = {}
-for _, record in ipairs(redis.call('MGET', unpack(keys))) do
-  if record then records[#records + 1] = record end
+local records, present = {}, {}
+for i, record in ipairs(redis.call('MGET', unpack(keys))) do
+  if record then
+    if string.find(record, ARGV[3], 1, true) then record = '' end
+    records[#records + 1] = record
+    present[#present + 1] = ids[i]
+  end
 end
 out[2] = table.concat(records, ARGV[3])
+out[3] = table.concat(present, ',')
 return out
 "#
         );
         let end = char::from(RECORD_END).to_string();
         let reply = self.run(&LIST_USERS, &[USERS_INDEX], &[&after.to_string(), &limit.to_string(), &end])?;
-        let page = match <[RedisResult; 2]>::try_from(reply) {
-            Ok([next, RedisResult::Binary(joined)]) => match text(&next) {
-                Some("") => Some(UserPage { joined, next_after: None }),
-                next => next.and_then(|n| n.parse().ok()).map(|n| UserPage { joined, next_after: Some(n) }),
-            },
+        let page = match <[RedisResult; 3]>::try_from(reply) {
+            Ok([next, RedisResult::Binary(joined), ids]) => {
+                let next_after = match text(&next) {
+                    Some("") => Some(None),
+                    next => next.and_then(|n| n.parse().ok()).map(Some),
+                };
+                let ids = match text(&ids) {
+                    Some("") => Some(Vec::new()),
+                    ids => ids.and_then(|ids| ids.split(',').map(|id| id.parse().ok()).collect()),
+                };
+                next_after.zip(ids).map(|(next_after, ids)| UserPage { joined, ids, next_after })
+            }
             _ => None,
         };
         page.ok_or_else(|| StoreError::Internal(format!("unexpected reply from {}", LIST_USERS.name)))
@@ -347,39 +417,68 @@ return out
 
     /// Adopts users written by the original Flask service, which kept no index: one `SCAN` batch
     /// over `user:*`, indexing every `user:<id>` string key it meets and raising `user_id_counter`
-    /// to the highest id seen, so no id is ever handed out twice. Idempotent. Returns the cursor to
-    /// continue from (`0` when the scan is complete) and how many users were newly indexed.
-    pub fn reindex_users_batch(&self, cursor: u64, count: u32) -> Result<(u64, u64), StoreError> {
+    /// to the highest id seen, so no id is ever handed out twice. Idempotent.
+    ///
+    /// Ids above `MAX_USER_ID` are neither indexed nor counted (an index score or a Lua number
+    /// would round them, and the counter would pass what clients read exactly): the batch reports
+    /// them (`ReindexBatch::unrepresentable`), and they stay readable by their paths.
+    pub fn reindex_users_batch(&self, cursor: u64, count: u32) -> Result<ReindexBatch, StoreError> {
+        // Ids are compared as text (same length, then digit by digit) before any `tonumber`, so
+        // nothing past MAX_USER_ID is ever rounded. Replies with the cursor, the number indexed,
+        // then the unrepresentable ids (one flat list: Spin flattens nested replies anyway).
         const REINDEX_USERS: super::Script = script!(
             "REINDEX_USERS",
+            lua_max_user_id!(),
             r#"
 local scan = redis.call('SCAN', ARGV[1], 'MATCH', USER .. '*', 'COUNT', ARGV[2])
 local id_of = '^' .. string.gsub(USER, '%p', '%%%0') .. '([1-9]%d*)$'
-local indexed, highest = 0, 0
+local max_id = string.format('%d', MAX_USER_ID)
+local out, indexed, highest = {scan[1], 0}, 0, 0
 for _, key in ipairs(scan[2]) do
   local id = string.match(key, id_of)
-  if id and string.len(id) <= 18 and redis.call('TYPE', key).ok == 'string' then
-    indexed = indexed + redis.call('ZADD', KEYS[1], id, id)
-    highest = math.max(highest, tonumber(id))
+  if id and redis.call('TYPE', key).ok == 'string' then
+    if #id < #max_id or (#id == #max_id and id <= max_id) then
+      indexed = indexed + redis.call('ZADD', KEYS[1], id, id)
+      highest = math.max(highest, tonumber(id))
+    else
+      out[#out + 1] = id
+    end
   end
 end
 if highest > tonumber(redis.call('GET', KEYS[2]) or '0') then
   redis.call('SET', KEYS[2], string.format('%d', highest))
 end
-return {scan[1], indexed}
+out[2] = indexed
+return out
 "#
         );
         let reply =
             self.run(&REINDEX_USERS, &[USERS_INDEX, USER_ID_COUNTER], &[&cursor.to_string(), &count.to_string()])?;
-        match reply.as_slice() {
-            [next, RedisResult::Int64(indexed)] => {
-                let next =
-                    text(next).and_then(|c| c.parse().ok()).ok_or_else(|| unexpected(REINDEX_USERS.name, &reply))?;
-                Ok((next, *indexed as u64))
+        let batch = match reply.as_slice() {
+            [next, RedisResult::Int64(indexed), ids @ ..] => {
+                let cursor = text(next).and_then(|c| c.parse().ok());
+                let unrepresentable = ids.iter().map(|id| text(id).map(str::to_owned)).collect::<Option<Vec<_>>>();
+                cursor.zip(unrepresentable).map(|(cursor, unrepresentable)| ReindexBatch {
+                    cursor,
+                    indexed: *indexed as u64,
+                    unrepresentable,
+                })
             }
-            other => Err(unexpected(REINDEX_USERS.name, other)),
-        }
+            _ => None,
+        };
+        batch.ok_or_else(|| unexpected(REINDEX_USERS.name, &reply))
     }
+}
+
+/// What one batch of the reindex did.
+#[derive(Debug)]
+pub struct ReindexBatch {
+    /// The `SCAN` cursor to continue from; `0` when the scan is complete.
+    pub cursor: u64,
+    /// Users newly indexed.
+    pub indexed: u64,
+    /// The ids of `user:<id>` records above `MAX_USER_ID`, as text: left unindexed.
+    pub unrepresentable: Vec<String>,
 }
 
 #[cfg(test)]
@@ -388,16 +487,27 @@ mod tests {
 
     #[test]
     fn a_page_splits_into_its_records() {
-        let page = |joined: &[u8]| UserPage { joined: joined.to_vec(), next_after: None };
-        assert_eq!(page(b"").records().count(), 0);
+        let page =
+            |joined: &[u8], ids: &[u64]| UserPage { joined: joined.to_vec(), ids: ids.to_vec(), next_after: None };
+        assert_eq!(page(b"", &[]).records().count(), 0);
         let joined = [
             &b"{\"id\":1,\"nom\":\"a\",\"prenom\":\"b\"}"[..],
             &[RECORD_END],
             b"{\"id\":2,\"nom\":\"\\u001e\",\"prenom\":\"c\"}",
         ]
         .concat();
-        let page = page(&joined);
-        let users: Vec<User> = page.records().map(|r| read_record(r).unwrap()).collect();
-        assert_eq!(users.iter().map(|u| (u.id, u.nom.as_ref())).collect::<Vec<_>>(), [(1, "a"), (2, "\u{1e}")]);
+        let first = page(&joined, &[1, 2]);
+        let users: Vec<(u64, User)> = first.records().map(|(id, r)| (id, read_record(r).unwrap())).collect();
+        let seen: Vec<_> = users.iter().map(|(key, u)| (*key, u.id, u.nom.as_ref())).collect();
+        assert_eq!(seen, [(1, 1, "a"), (2, 2, "\u{1e}")]);
+        // An empty record (as the script sends one holding the separator) is still a record.
+        let empties = page(&[RECORD_END], &[7, 8]);
+        assert_eq!(empties.records().collect::<Vec<_>>(), [(7, &b""[..]), (8, &b""[..])]);
+    }
+
+    #[test]
+    fn the_scripts_hold_the_same_largest_id() {
+        assert_eq!(lua_max_user_id!(), format!("local MAX_USER_ID = {}\n", super::MAX_USER_ID));
+        assert_eq!(super::MAX_USER_ID, 9_007_199_254_740_991);
     }
 }

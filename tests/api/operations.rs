@@ -51,7 +51,10 @@ fn reindex_adopts_a_flask_database() {
 
     let res = app.post_json("/v1/admin/reindex-users", &json!({}));
     assert_eq!(res.status, 200, "{}", res.text());
-    assert_eq!(res.json(), json!({ "indexed": 2250, "complete": true, "cursor": null }));
+    let expected = json!({
+        "indexed": 2250, "complete": true, "cursor": null, "unrepresentable": 0, "unrepresentable_ids": []
+    });
+    assert_eq!(res.json(), expected);
     let listed = app.get("/list_users").json();
     let ids: Vec<u64> = listed.as_array().unwrap().iter().map(|u| u["id"].as_u64().unwrap()).collect();
     assert_eq!(ids, (1..=2500).filter(|id| id % 10 != 0).collect::<Vec<_>>());
@@ -61,5 +64,62 @@ fn reindex_adopts_a_flask_database() {
 
     // Idempotent.
     let again = app.post_json("/v1/admin/reindex-users", &json!({})).json();
-    assert_eq!(again, json!({ "indexed": 0, "complete": true, "cursor": null }));
+    let expected = json!({
+        "indexed": 0, "complete": true, "cursor": null, "unrepresentable": 0, "unrepresentable_ids": []
+    });
+    assert_eq!(again, expected);
+}
+
+/// 2^53 − 1: the largest id every JSON client reads exactly.
+const MAX_USER_ID: u64 = 9_007_199_254_740_991;
+
+#[test]
+fn reindex_reports_ids_it_cannot_represent_and_keeps_the_counter_exact() {
+    let Some(app) = TestApp::spawn_private(&[]) else { return };
+    let mut redis = app.redis().unwrap();
+    // Ids past 2^53 − 1 that the Flask service could have written (its counter had no limit):
+    // 2^53 + 1 rounds to 2^53 as a double, and 20 digits is past any 64-bit integer.
+    let beyond = ["9007199254740993", "9007199254740992", "12345678901234567890"];
+    for id in beyond.iter().copied().chain(["5"]) {
+        let record = format!(r#"{{"id": {id}, "nom": "N{id}", "prenom": "P"}}"#);
+        redis::cmd("SET").arg(format!("user:{id}")).arg(record).exec(&mut redis).unwrap();
+    }
+    let res = app.post_json("/v1/admin/reindex-users", &json!({}));
+    assert_eq!(res.status, 200, "{}", res.text());
+    let mut body = res.json();
+    let mut reported: Vec<String> = serde_json::from_value(body["unrepresentable_ids"].take()).unwrap();
+    reported.sort();
+    let mut expected: Vec<String> = beyond.iter().map(|id| id.to_string()).collect();
+    expected.sort();
+    assert_eq!(reported, expected);
+    assert_eq!(
+        body,
+        json!({ "indexed": 1, "complete": true, "cursor": null, "unrepresentable": 3, "unrepresentable_ids": null })
+    );
+    let counter: String = redis::cmd("GET").arg("user_id_counter").query(&mut redis).unwrap();
+    assert_eq!(counter, "5");
+    assert_eq!(crate::helpers::indexed_users(&mut redis), [5].into_iter().collect());
+    assert!(app.stderr_says("reindex: 3 user ids above 9007199254740991 left unindexed"));
+
+    // They stay readable and deletable by their paths, with their exact ids.
+    let res = app.get("/get_user/9007199254740993");
+    assert_eq!(
+        (res.status, res.text().as_str()),
+        (200, "{\"id\":9007199254740993,\"nom\":\"N9007199254740993\",\"prenom\":\"P\"}\n")
+    );
+    assert_eq!(app.get("/v1/users/9007199254740992").json()["id"], json!(9_007_199_254_740_992u64));
+    assert_eq!(app.delete("/v1/users/9007199254740992").status, 204);
+
+    // The largest representable id is adopted exactly, and the counter stops there.
+    let record = format!(r#"{{"id": {MAX_USER_ID}, "nom": "Max", "prenom": "P"}}"#);
+    redis::cmd("SET").arg(format!("user:{MAX_USER_ID}")).arg(record).exec(&mut redis).unwrap();
+    let body = app.post_json("/v1/admin/reindex-users", &json!({})).json();
+    assert_eq!((&body["indexed"], &body["unrepresentable"]), (&json!(1), &json!(2)));
+    let counter: String = redis::cmd("GET").arg("user_id_counter").query(&mut redis).unwrap();
+    assert_eq!(counter, MAX_USER_ID.to_string());
+    let res = app.post_json("/create_user", &json!({ "nom": "No", "prenom": "Room" }));
+    assert_eq!(res.status, 507, "{}", res.text());
+    let listed: Vec<u64> =
+        app.get("/list_users").json().as_array().unwrap().iter().map(|u| u["id"].as_u64().unwrap()).collect();
+    assert_eq!(listed, [5, MAX_USER_ID]);
 }

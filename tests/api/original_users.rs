@@ -227,3 +227,120 @@ fn unicode_names_round_trip() {
     let id = create(&app, &nom, "Łukasz");
     app.get(&format!("/get_user/{id}")).assert(200, json!({ "id": id, "nom": nom, "prenom": "Łukasz" }));
 }
+
+/// Stores records as another program (or a reindexed old database) may have left them, indexed,
+/// beside one user of the service: fields of other types, a record that is not an object, and
+/// one that is not JSON. Returns the service's user's id.
+fn store_foreign_records(app: &TestApp) -> u64 {
+    let id = create(app, "Doe", "John");
+    let mut redis = app.redis().unwrap();
+    let records: [(u64, &[u8]); 5] = [
+        (777, br#"{"id":777,"nom":42,"prenom":null}"#),
+        (778, br#"[1, 2]"#),
+        (779, br#"{"prenom": 1.5, "nom": {"b": [true], "a": "\u00e9"}, "extra": "hidden", "id": "779"}"#),
+        (780, b"not json \x1e at all"),
+        (781, br#"{"id": 781, "nom": "Only"}"#),
+    ];
+    let mut pipe = redis::pipe();
+    for (key_id, record) in records {
+        pipe.cmd("SET").arg(format!("user:{key_id}")).arg(record).ignore();
+        pipe.cmd("ZADD").arg("users:index").arg(key_id).arg(key_id).ignore();
+    }
+    pipe.exec(&mut redis).unwrap();
+    id
+}
+
+#[test]
+fn records_another_program_wrote_are_shown_as_stored() {
+    let Some(app) = TestApp::spawn_private(&[]) else { return };
+    let id = store_foreign_records(&app);
+    // Flask's jsonify(json.loads(record)), limited to the three fields the endpoints always showed.
+    let res = app.get("/get_user/777");
+    assert_eq!((res.status, res.text().as_str()), (200, "{\"id\":777,\"nom\":42,\"prenom\":null}\n"));
+    let res = app.get("/get_user/779");
+    let shown = "{\"id\":\"779\",\"nom\":{\"a\":\"\\u00e9\",\"b\":[true]},\"prenom\":1.5}";
+    assert_eq!((res.status, res.text()), (200, format!("{shown}\n")));
+    let res = app.get("/get_user/781");
+    assert_eq!((res.status, res.text().as_str()), (200, "{\"id\":781,\"nom\":\"Only\"}\n"));
+
+    // Records that are not JSON objects: a clear error for the one asked for, logged by its key.
+    for key_id in [778, 780] {
+        app.get(&format!("/get_user/{key_id}")).assert(500, json!({ "error": "Erreur interne du serveur" }));
+        assert!(app.stderr_says(&format!("user:{key_id} is not a JSON object")));
+    }
+    assert_eq!(app.traps(), Vec::<String>::new());
+
+    // The listing shows everyone else, as stored, in id order, and says what it left out.
+    let res = app.get("/list_users");
+    let expected = format!(
+        "[{{\"id\":{id},\"nom\":\"Doe\",\"prenom\":\"John\"}},{{\"id\":777,\"nom\":42,\"prenom\":null}},{shown},{{\"id\":781,\"nom\":\"Only\"}}]\n"
+    );
+    assert_eq!((res.status, res.text()), (200, expected));
+    for key_id in [778, 780] {
+        assert!(app.stderr_says(&format!("user:{key_id} is not a JSON object: left out of /list_users")));
+    }
+
+    // They can be deleted like any user.
+    for key_id in [777, 778, 779, 780, 781] {
+        app.delete(&format!("/delete_user/{key_id}")).assert(200, json!({ "message": "Utilisateur supprimé" }));
+    }
+    assert_eq!(app.get("/list_users").json(), json!([{ "id": id, "nom": "Doe", "prenom": "John" }]));
+}
+
+#[test]
+fn ids_past_ten_to_the_fourteen_are_exact() {
+    let Some(app) = TestApp::spawn_private(&[]) else { return };
+    let mut redis = app.redis().unwrap();
+    redis::cmd("SET").arg("user_id_counter").arg(99_999_999_999_998u64).exec(&mut redis).unwrap();
+    // Both APIs take ids from the same counter.
+    let ids = [
+        create(&app, "A", "a"),
+        crate::users::create_user(&app, "B", "b")["id"].as_u64().unwrap(),
+        create(&app, "C", "c"),
+        crate::users::create_user(&app, "D", "d")["id"].as_u64().unwrap(),
+    ];
+    assert_eq!(ids, [99_999_999_999_999, 100_000_000_000_000, 100_000_000_000_001, 100_000_000_000_002]);
+    for (id, nom) in ids.iter().zip(["A", "B", "C", "D"]) {
+        let stored: String = redis::cmd("GET").arg(format!("user:{id}")).query(&mut redis).unwrap();
+        let stored: Value = serde_json::from_str(&stored).unwrap();
+        assert_eq!((&stored["id"], &stored["nom"]), (&json!(id), &json!(nom)));
+        app.get(&format!("/get_user/{id}")).assert(200, json!({ "id": id, "nom": nom, "prenom": nom.to_lowercase() }));
+    }
+    assert_eq!(crate::helpers::indexed_users(&mut redis), ids.into_iter().collect());
+    let listed: Vec<u64> =
+        app.get("/list_users").json().as_array().unwrap().iter().map(|u| u["id"].as_u64().unwrap()).collect();
+    assert_eq!(listed, ids);
+    let counter: u64 = redis::cmd("GET").arg("user_id_counter").query(&mut redis).unwrap();
+    assert_eq!(counter, 100_000_000_000_002);
+    let written: Vec<String> =
+        redis::cmd("SCAN").cursor_arg(0).arg("MATCH").arg("user:*").clone().iter(&mut redis).unwrap().collect();
+    assert_eq!(written.len(), 4, "{written:?}");
+}
+
+/// 2^53 − 1: the largest id every JSON client reads exactly.
+const MAX_USER_ID: u64 = 9_007_199_254_740_991;
+
+#[test]
+fn the_last_id_is_handed_out_then_creates_are_refused_and_write_nothing() {
+    let Some(app) = TestApp::spawn_private(&[]) else { return };
+    let mut redis = app.redis().unwrap();
+    redis::cmd("SET").arg("user_id_counter").arg(MAX_USER_ID - 1).exec(&mut redis).unwrap();
+    assert_eq!(create(&app, "Last", "One"), MAX_USER_ID);
+    app.get(&format!("/get_user/{MAX_USER_ID}"))
+        .assert(200, json!({ "id": MAX_USER_ID, "nom": "Last", "prenom": "One" }));
+    let res = app.get(&format!("/get_user/{MAX_USER_ID}"));
+    assert_eq!(res.text(), format!("{{\"id\":{MAX_USER_ID},\"nom\":\"Last\",\"prenom\":\"One\"}}\n"));
+
+    let before = redis_snapshot(&mut redis);
+    let refused = json!({ "error": "Plus aucun identifiant d'utilisateur disponible" });
+    app.post_json("/create_user", &json!({ "nom": "One", "prenom": "Too many" })).assert(507, refused.clone());
+    let res = app.post_json("/v1/users", &json!({ "nom": "One", "prenom": "Too many" }));
+    crate::helpers::assert_problem(&res, 507);
+    assert!(res.json()["detail"].as_str().unwrap().contains(&MAX_USER_ID.to_string()), "{}", res.text());
+    let keyed = app.request("POST", "/v1/users").header("idempotency-key", "last-one");
+    let res = app.send(keyed.json(&json!({ "nom": "One", "prenom": "Too many" })));
+    crate::helpers::assert_problem(&res, 507);
+    app.post_json("/create_user", &json!({ "nom": "One", "prenom": "Too many" })).assert(507, refused);
+    assert_eq!(redis_snapshot(&mut redis), before, "a refused create changed Redis");
+    assert!(app.stderr_says("user_id_counter has reached 9007199254740991"));
+}

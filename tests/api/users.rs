@@ -245,3 +245,78 @@ fn unknown_paths_are_404_problems() {
         assert_problem(&app.get(path), 404);
     }
 }
+
+#[test]
+fn records_outside_the_schema_are_left_out_of_pages_and_logged() {
+    let Some(app) = TestApp::spawn_private(&[]) else { return };
+    let mut redis = app.redis().unwrap();
+    let user = create_user(&app, "Doe", "John");
+    let id = user["id"].as_u64().unwrap();
+    // Fields of other types, an id that is text, a missing name, an array, and text that is not
+    // JSON and holds the byte the listing script separates records with.
+    let records: [(u64, &[u8]); 5] = [
+        (777, br#"{"id":777,"nom":42,"prenom":null}"#),
+        (778, br#"{"id":"778","nom":"N","prenom":"P"}"#),
+        (779, br#"{"id":779,"nom":"N"}"#),
+        (780, br#"[1, 2]"#),
+        (781, b"not json \x1e at all"),
+    ];
+    for (key_id, record) in records {
+        redis::cmd("SET").arg(format!("user:{key_id}")).arg(record).exec(&mut redis).unwrap();
+        redis::cmd("ZADD").arg("users:index").arg(key_id).arg(key_id).exec(&mut redis).unwrap();
+    }
+    let last = create_user(&app, "Roe", "Jane")["id"].as_u64().unwrap();
+    for limit in [1, 2, 3, 50] {
+        assert_eq!(walk_users(&app, limit), [id, last], "limit {limit}");
+    }
+    let page = app.get("/v1/users?limit=50").json();
+    assert_eq!(page["items"][0], user, "a user of the schema is shown as before");
+    for (key_id, _) in records {
+        assert!(app.stderr_says(&format!("user:{key_id} is not a /v1 user, left out of GET /v1/users")));
+        // Asked for by id: it exists, but /v1 cannot show it.
+        assert_problem(&app.get(&format!("/v1/users/{key_id}")), 500);
+    }
+    assert_eq!(app.traps(), Vec::<String>::new());
+
+    // A PATCH of both names makes one a user again; DELETE removes another.
+    let res = patch(&app, "/v1/users/777", &json!({ "nom": "Now", "prenom": "Fixed" }), None);
+    assert_eq!(res.status, 200, "{}", res.text());
+    assert_eq!((&res.json()["id"], &res.json()["nom"]), (&json!(777), &json!("Now")));
+    assert_eq!(app.delete("/v1/users/780").status, 204);
+    assert_eq!(walk_users(&app, 2), [id, last, 777]);
+}
+
+#[test]
+fn session_data_that_is_not_json_is_left_out_of_the_listing() {
+    let Some(app) = TestApp::spawn_private(&[]) else { return };
+    let mut redis = app.redis().unwrap();
+    let id = create_user(&app, "Doe", "John")["id"].as_u64().unwrap();
+    let public_ids: Vec<String> = (0..2)
+        .map(|_| {
+            let res = app.post_json("/v1/sessions", &json!({ "user_id": id }));
+            assert_eq!(res.status, 201, "{}", res.text());
+            res.json()["public_id"].as_str().unwrap().to_owned()
+        })
+        .collect();
+    // Another program overwrites one session's data (under its token's digest) with text that is
+    // not JSON, keeping its expiry.
+    let digests: Vec<String> =
+        redis::cmd("ZRANGE").arg(format!("user_sessions:{id}")).arg(0).arg(-1).query(&mut redis).unwrap();
+    assert_eq!(digests.len(), 2);
+    redis::cmd("SET")
+        .arg(format!("hashed_session:{}", digests[0]))
+        .arg("not json")
+        .arg("KEEPTTL")
+        .exec(&mut redis)
+        .unwrap();
+
+    let res = app.get(&format!("/v1/users/{id}/sessions"));
+    assert_eq!(res.status, 200, "{}", res.text());
+    let items = res.json()["items"].as_array().unwrap().clone();
+    assert_eq!(items.len(), 1, "{items:?}");
+    let shown = items[0]["public_id"].as_str().unwrap();
+    let left_out = public_ids.iter().find(|p| *p != shown).expect("the other session");
+    assert!(public_ids.iter().any(|p| p == shown));
+    assert!(app.stderr_says(&format!("session {left_out} of user {id} left out of its listing")));
+    assert_eq!(app.traps(), Vec::<String>::new());
+}

@@ -251,6 +251,23 @@ impl TestApp {
         self.component_log("stderr")
     }
 
+    /// Whether the component's stderr says `needle`, waiting up to 10 s for it (the log may lag
+    /// the response a little under a real Spin). Panics when the backend keeps no stderr.
+    pub fn stderr_says(&self, needle: &str) -> bool {
+        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
+        loop {
+            let stderr = self.component_stderr().expect("the component's stderr (APP_LOG_DIR for an external app)");
+            if stderr.contains(needle) {
+                return true;
+            }
+            if std::time::Instant::now() > deadline {
+                eprintln!("the component's stderr does not say {needle:?}:\n{stderr}");
+                return false;
+            }
+            std::thread::sleep(std::time::Duration::from_millis(20));
+        }
+    }
+
     fn component_log(&self, stream: &str) -> Option<String> {
         let dir = match &self.backend {
             Backend::TestHost(server) => server.log_dir().to_owned(),
