@@ -1,6 +1,6 @@
 //! Every Redis key name of the service, written once. Scripts get their keys through `KEYS` when
 //! they are known before the script runs, and build the others (keys of ids they read from Redis)
-//! from the prefixes below, which `Store::run` passes to every script (see `lua.rs`).
+//! from the prefixes below, which `key_prefixes!` also declares at the top of every script.
 //!
 //! The first three are the original Flask service's, so a database it wrote keeps working:
 //! - `user_id_counter`: integer, the last user id handed out (`INCR`).
@@ -32,16 +32,32 @@ use sha2::{Digest, Sha256};
 pub const USER_ID_COUNTER: &str = "user_id_counter";
 pub const USERS_INDEX: &str = "users:index";
 
-const USER: &str = "user:";
-const SESSION: &str = "session:";
-const SESSION_META: &str = "session_meta:";
-const USER_SESSIONS: &str = "user_sessions:";
-const HASHED_SESSION: &str = "hashed_session:";
-const HASHED_SESSION_META: &str = "hashed_session_meta:";
-const IDEMPOTENCY_KEY: &str = "idempotency_key:";
+/// Declares each key prefix once, for both languages: as a Rust constant, and as a line of the Lua
+/// prelude every script starts with (`lua_prelude!`, a local of the same name), so that Rust and the
+/// scripts cannot disagree on a key name.
+macro_rules! key_prefixes {
+    ($($name:ident = $prefix:literal;)+) => {
+        $(const $name: &str = $prefix;)+
 
-/// The prefixes scripts build keys from, in the order `lua.rs`'s prelude reads them.
-pub const PREFIXES: [&str; 6] = [USER, SESSION, SESSION_META, USER_SESSIONS, HASHED_SESSION, HASHED_SESSION_META];
+        /// The Lua that declares every key prefix of `keys.rs` as a local of the same name.
+        macro_rules! lua_prelude {
+            () => {
+                concat!($("local ", stringify!($name), " = '", $prefix, "'\n"),+)
+            };
+        }
+    };
+}
+
+key_prefixes! {
+    USER = "user:";
+    SESSION = "session:";
+    SESSION_META = "session_meta:";
+    USER_SESSIONS = "user_sessions:";
+    HASHED_SESSION = "hashed_session:";
+    HASHED_SESSION_META = "hashed_session_meta:";
+}
+
+const IDEMPOTENCY_KEY: &str = "idempotency_key:";
 
 /// The `GET` pattern of `SORT` that reads the record of each user in the index.
 pub const USER_RECORDS: &str = "user:*";
@@ -90,6 +106,17 @@ pub fn hashed_session_meta(digest: &str) -> String {
 
 #[cfg(test)]
 mod tests {
+    #[test]
+    fn the_lua_prelude_declares_the_rust_prefixes() {
+        assert_eq!(
+            lua_prelude!(),
+            "local USER = 'user:'\nlocal SESSION = 'session:'\nlocal SESSION_META = 'session_meta:'\n\
+             local USER_SESSIONS = 'user_sessions:'\nlocal HASHED_SESSION = 'hashed_session:'\n\
+             local HASHED_SESSION_META = 'hashed_session_meta:'\n"
+        );
+        assert_eq!(super::user(7), "user:7");
+    }
+
     #[test]
     fn the_user_records_pattern_is_the_user_prefix() {
         assert_eq!(super::USER_RECORDS, format!("{}*", super::USER));

@@ -1,22 +1,10 @@
 //! Lua shared by the scripts, written once. Each piece is a macro expanding to a string literal, so
 //! that a script is one `concat!` of the pieces it uses and its own body (`script!`).
 
-/// A script: the prelude, then the given pieces of Lua.
+/// A script: the prelude (the key prefixes, declared by `keys.rs`), then the given pieces of Lua.
 macro_rules! script {
     ($name:literal, $($lua:expr),+ $(,)?) => {
         super::Script { name: $name, source: concat!(lua_prelude!(), $($lua),+) }
-    };
-}
-
-/// Reads the key prefixes `Store::run` passes ahead of the script's own arguments (in the order of
-/// `keys::PREFIXES`), and leaves `ARGV` as the script's own arguments.
-macro_rules! lua_prelude {
-    () => {
-        r#"
-local USER, SESSION, SESSION_META, USER_SESSIONS = ARGV[1], ARGV[2], ARGV[3], ARGV[4]
-local HASHED_SESSION, HASHED_SESSION_META = ARGV[5], ARGV[6]
-local ARGV = {unpack(ARGV, 7)}
-"#
     };
 }
 

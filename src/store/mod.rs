@@ -7,9 +7,11 @@
 //! (`NOSCRIPT`, e.g. after a Redis restart). Spin flattens nested array replies into one flat list,
 //! so scripts reply with flat lists.
 
+// `keys` declares `lua_prelude!`, which `lua`'s `script!` uses: both before the scripts.
+#[macro_use]
+mod keys;
 #[macro_use]
 mod lua;
-mod keys;
 mod sessions;
 mod users;
 
@@ -84,14 +86,13 @@ impl Store {
         Ok(())
     }
 
-    /// Runs a script in one round trip, or two when Redis has lost its script cache. The key
-    /// prefixes go ahead of `args` (the script's prelude takes them off again).
+    /// Runs a script in one round trip, or two when Redis has lost its script cache.
     fn run(&self, script: &Script, keys: &[&str], args: &[&str]) -> Result<Vec<RedisResult>, StoreError> {
         let sha = sha1_hex(script.source.as_bytes());
-        let mut params = Vec::with_capacity(2 + keys.len() + keys::PREFIXES.len() + args.len());
+        let mut params = Vec::with_capacity(2 + keys.len() + args.len());
         params.push(binary(&sha));
         params.push(RedisParameter::Int64(keys.len() as i64));
-        params.extend(keys.iter().chain(&keys::PREFIXES).chain(args).map(|s| binary(s)));
+        params.extend(keys.iter().chain(args).map(|s| binary(s)));
         match self.conn.execute("EVALSHA", &params) {
             Err(redis::Error::Other(msg)) if is_noscript(&msg) => {
                 params[0] = binary(script.source);
