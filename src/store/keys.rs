@@ -24,8 +24,8 @@
 //!   `Idempotency-Key` (the SHA-256 of the key, base64url): the SHA-256 of the request and the user
 //!   record it created, for 24 hours, so that a retry gets the same answer and creates nothing.
 //!
-//! - `health_check`: string, written by `GET /healthz` (`Store::check_writable`) with a one-second
-//!   expiry: whether Redis takes a write is what the check asks, and the value means nothing.
+//! - `health_check`: never holds anything. `GET /healthz` (`Store::check_writable`) writes it with
+//!   an expiry already past, which Redis takes as a write and discards at once.
 //!
 //! A session's public id, shown in listings, is the hex SHA-1 of its index member (`redis.sha1hex`
 //! in Lua): derived from the digest, it names the session without being usable as its token.
@@ -35,9 +35,6 @@ use sha2::{Digest, Sha256};
 pub const USER_ID_COUNTER: &str = "user_id_counter";
 pub const USERS_INDEX: &str = "users:index";
 pub const HEALTH_CHECK: &str = "health_check";
-/// How long the health check's key lives (ms): long enough to outlive the command, short enough
-/// that the key is gone before anyone sees it in a dump.
-pub const HEALTH_CHECK_TTL_MS: &str = "1000";
 
 const USER: &str = "user:";
 const SESSION: &str = "session:";

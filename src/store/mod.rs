@@ -100,12 +100,12 @@ impl Store {
         Ok(Store { conn })
     }
 
-    /// Whether Redis would take this service's writes now, in one round trip: a short-lived write to
-    /// a key of its own. `PING` would answer on a read-only replica, on a Redis that is out of
-    /// memory, and (before Redis 7) without credentials; a write fails in each of those cases as
-    /// the service's own writes would.
+    /// Whether Redis would take this service's writes now, in one round trip: `SET` of a key of its
+    /// own with an expiry already past (`PXAT 1`), which Redis checks as any write (credentials,
+    /// `READONLY`, `OOM`, `LOADING`, ...) and then discards, leaving nothing behind. `PING` would
+    /// answer on a read-only replica and on a Redis out of memory.
     pub fn check_writable(&self) -> Result<(), StoreError> {
-        let params = [binary(keys::HEALTH_CHECK), binary("1"), binary("PX"), binary(keys::HEALTH_CHECK_TTL_MS)];
+        let params = [binary(keys::HEALTH_CHECK), binary("1"), binary("PXAT"), binary("1")];
         self.conn.execute("SET", &params).map_err(classify)?;
         Ok(())
     }

@@ -182,7 +182,7 @@ mod tests {
         ("broken pipe", Unreachable),
         // Spin 3.6.3 and 4.0.2, a host name that does not resolve.
         ("failed to lookup address information: Name or service not known", Unreachable),
-        // Spin 4.0.2, EVALSHA of a script Redis does not hold (before the EVAL fallback).
+        // Spin 3.6.3 and 4.0.2, EVALSHA (and EVAL) to a server answering `-NOSCRIPT ...`.
         ("An error was signalled by the server - NoScriptError: No matching script. Please use EVAL.", NoScript),
     ];
 
