@@ -84,7 +84,9 @@ impl RedisErrorKind {
             "TryAgain" => RedisErrorKind::TryAgain,
             "NoScriptError" => RedisErrorKind::NoScript,
             "AuthenticationFailed" => RedisErrorKind::Credentials,
-            "IoError" => RedisErrorKind::Unreachable,
+            // Not `IoError`: the crate gives that kind to TLS failures (`TLS error - IoError: ...
+            // certificate verify failed`), a misconfiguration that retrying does not cure; a
+            // broken connection comes as a bare I/O error instead (below).
             // Redis answers a client that has not authenticated and sends a command of more than
             // ten arguments (every script call here) with a plain `ERR`, no code of its own, and
             // closes the connection: its fixed opening is the only sign of a missing password.
@@ -182,6 +184,12 @@ mod tests {
         ("broken pipe", Unreachable),
         // Spin 3.6.3 and 4.0.2, a host name that does not resolve.
         ("failed to lookup address information: Name or service not known", Unreachable),
+        // Spin 3.6.3 and 4.0.2, a `rediss://` Redis whose certificate is not trusted.
+        (
+            "TLS error - IoError: error:0A000086:SSL routines:tls_post_process_server_certificate:certificate \
+             verify failed:../ssl/statem/statem_clnt.c:1889: (self-signed certificate)",
+            Other,
+        ),
         // Spin 3.6.3 and 4.0.2, EVALSHA (and EVAL) to a server answering `-NOSCRIPT ...`.
         ("An error was signalled by the server - NoScriptError: No matching script. Please use EVAL.", NoScript),
     ];
