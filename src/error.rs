@@ -9,7 +9,7 @@ use spin_sdk::http::Response;
 
 use crate::config::ConfigError;
 use crate::response;
-use crate::store::StoreError;
+use crate::store::{RedisErrorKind, StoreError};
 
 #[derive(Debug, thiserror::Error)]
 pub enum ApiError {
@@ -60,9 +60,12 @@ pub enum ApiError {
     /// does not help: an operator must act (see the reindex's `unrepresentable` ids).
     #[error("no user id left")]
     NoUserIdLeft,
-    /// 503: Redis cannot be reached; the client may retry later.
+    /// 503: Redis cannot serve now (unreachable, loading, a replica, ...); the client may retry later.
     #[error("storage unavailable: {0}")]
     Unavailable(String),
+    /// 507: Redis refused a write for lack of memory (`OOM`); reads still work.
+    #[error("storage full: {0}")]
+    InsufficientStorage(String),
     /// 500: a bug or a misconfiguration. The detail is logged, the client gets a generic message.
     #[error("internal error: {0}")]
     Internal(String),
@@ -156,7 +159,7 @@ impl ApiError {
             ApiError::MethodNotAllowed { .. } => 405,
             ApiError::UnsupportedMediaType => 415,
             ApiError::Unavailable(_) => 503,
-            ApiError::NoUserIdLeft => 507,
+            ApiError::NoUserIdLeft | ApiError::InsufficientStorage(_) => 507,
             ApiError::Internal(_) => 500,
         }
     }
@@ -173,6 +176,7 @@ impl ApiError {
                 "Le corps de la requête doit être du JSON (Content-Type: application/json)".into()
             }
             ApiError::Unavailable(_) => "Service indisponible : la base Redis ne répond pas".into(),
+            ApiError::InsufficientStorage(_) => "Stockage insuffisant : la base Redis est pleine".into(),
             ApiError::Internal(_) => "Erreur interne du serveur".into(),
             ApiError::NoUserIdLeft => "Plus aucun identifiant d'utilisateur disponible".into(),
             ApiError::PayloadTooLarge { what: TooLarge::Body, limit } => {
@@ -229,6 +233,9 @@ impl ApiError {
             ApiError::Unavailable(_) => {
                 ("Service Unavailable", "the Redis database is not reachable; retry later".into())
             }
+            ApiError::InsufficientStorage(_) => {
+                ("Insufficient Storage", "the Redis database is full and refuses writes; reads still work".into())
+            }
             ApiError::Internal(_) => ("Internal Server Error", "an internal error occurred".into()),
             ApiError::NoUserIdLeft => (
                 "Insufficient Storage",
@@ -241,7 +248,9 @@ impl ApiError {
     }
 
     pub fn into_response(self, dialect: Dialect) -> Response {
-        if let ApiError::Unavailable(detail) | ApiError::Internal(detail) = &self {
+        if let ApiError::Unavailable(detail) | ApiError::InsufficientStorage(detail) | ApiError::Internal(detail) =
+            &self
+        {
             eprintln!("{}: {detail}", self.status());
         }
         if let ApiError::NoUserIdLeft = &self {
@@ -269,11 +278,36 @@ impl ApiError {
     }
 }
 
+/// What each kind of Redis failure answers: the one place that decides it.
 impl From<StoreError> for ApiError {
     fn from(e: StoreError) -> Self {
+        use RedisErrorKind::*;
         match e {
-            StoreError::Unavailable(detail) => ApiError::Unavailable(detail),
+            StoreError::Redis { kind, detail } => match kind {
+                Unreachable | Loading | ReadOnly | MasterDown | TryAgain | Busy => ApiError::Unavailable(detail),
+                OutOfMemory => ApiError::InsufficientStorage(detail),
+                // Only the operator can fix it, and retrying will not: 500, and a log line that
+                // says what to check (never the password: Redis's messages do not carry it).
+                Credentials => ApiError::Internal(format!(
+                    "Redis rejected the credentials: check the redis_username and redis_password variables ({detail})"
+                )),
+                NoScript | Other => ApiError::Internal(detail),
+            },
+            StoreError::InvalidAddress => {
+                ApiError::Internal("redis_address is not a valid Redis URL or is not in allowed_outbound_hosts".into())
+            }
             StoreError::Internal(detail) => ApiError::Internal(detail),
+        }
+    }
+}
+
+impl ApiError {
+    /// A store failure as `/healthz` reports it: whatever its kind, the service cannot serve now,
+    /// so `503`, with the detail the request would have logged.
+    pub fn unavailable(e: StoreError) -> ApiError {
+        match ApiError::from(e) {
+            ApiError::InsufficientStorage(detail) | ApiError::Internal(detail) => ApiError::Unavailable(detail),
+            other => other,
         }
     }
 }

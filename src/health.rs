@@ -1,4 +1,4 @@
-//! `GET /healthz`: whether the service can reach Redis.
+//! `GET /healthz`: whether the service can serve requests now, i.e. whether Redis takes its writes.
 
 use serde_json::json;
 use spin_sdk::http::{Request, Response};
@@ -9,8 +9,11 @@ use crate::error::ApiError;
 use crate::response;
 use crate::store::Store;
 
-/// `200 {"status": "ok"}` when Redis answers `PING`, `503` problem when it does not.
+/// `200 {"status": "ok"}` when Redis takes a write, `503` problem when it does not, whatever the
+/// reason (unreachable, loading, a replica, out of memory, credentials rejected): a probe only
+/// needs to know whether to send traffic here, and the log says why.
 pub fn check(_: &Request, _: &str, config: &Config) -> Result<Response, ApiError> {
-    Store::open(&config.redis_url()?)?.ping()?;
+    let address = config.redis_url()?;
+    Store::open(&address).and_then(|store| store.check_writable()).map_err(ApiError::unavailable)?;
     Ok(response::json(200, &json!({ "status": "ok" })))
 }

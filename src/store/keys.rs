@@ -24,6 +24,9 @@
 //!   `Idempotency-Key` (the SHA-256 of the key, base64url): the SHA-256 of the request and the user
 //!   record it created, for 24 hours, so that a retry gets the same answer and creates nothing.
 //!
+//! - `health_check`: never holds anything. `GET /healthz` (`Store::check_writable`) writes it with
+//!   an expiry already past, which Redis takes as a write and discards at once.
+//!
 //! A session's public id, shown in listings, is the hex SHA-1 of its index member (`redis.sha1hex`
 //! in Lua): derived from the digest, it names the session without being usable as its token.
 
@@ -31,6 +34,7 @@ use sha2::{Digest, Sha256};
 
 pub const USER_ID_COUNTER: &str = "user_id_counter";
 pub const USERS_INDEX: &str = "users:index";
+pub const HEALTH_CHECK: &str = "health_check";
 
 /// Declares each key prefix once, for both languages: as a Rust constant, and as a line of the Lua
 /// prelude every script starts with (`lua_prelude!`, a local of the same name), so that Rust and the

@@ -12,11 +12,13 @@
 mod keys;
 #[macro_use]
 mod lua;
+mod redis_error;
 mod sessions;
 mod users;
 
 /// The key of a user's record, for log lines that name a record.
 pub use keys::user as user_key;
+pub use redis_error::RedisErrorKind;
 pub use sessions::{public_id, Session, SessionUpdate};
 pub use users::{read_record, Precondition, User, UserCreation, UserPatch, UserRecord, WriteOutcome, MAX_USER_ID};
 
@@ -24,13 +26,34 @@ use std::sync::atomic::{AtomicU32, Ordering};
 
 use spin_sdk::redis::{self, RedisParameter, RedisResult};
 
-/// What can go wrong talking to Redis, as far as the client of this service is concerned.
+/// What can go wrong talking to Redis. The data layer only says what happened; `error.rs` decides
+/// what the client gets.
 #[derive(Debug)]
 pub enum StoreError {
-    /// Redis could not be reached or is not ready (connection refused or lost, loading): retry later.
-    Unavailable(String),
-    /// Anything else: a bug, bad stored data or a misconfigured address.
+    /// Redis (or Spin on its way) reported an error of this kind; `detail` is its text, for the log.
+    Redis { kind: RedisErrorKind, detail: String },
+    /// `redis_address` is not a Redis URL Spin accepts, or not in `allowed_outbound_hosts`.
+    InvalidAddress,
+    /// Anything else: a bug, or stored data this version cannot read.
     Internal(String),
+}
+
+impl StoreError {
+    pub fn kind(&self) -> Option<RedisErrorKind> {
+        match self {
+            StoreError::Redis { kind, .. } => Some(*kind),
+            _ => None,
+        }
+    }
+
+    /// The same error, its detail prefixed with where it happened (a script's name).
+    fn context(self, place: &str) -> StoreError {
+        match self {
+            StoreError::Redis { kind, detail } => StoreError::Redis { kind, detail: format!("{place}: {detail}") },
+            StoreError::Internal(detail) => StoreError::Internal(format!("{place}: {detail}")),
+            other => other,
+        }
+    }
 }
 
 /// An open connection to the service's Redis database.
@@ -80,9 +103,13 @@ impl Store {
         Ok(Store { conn })
     }
 
-    /// `PING`: whether Redis answers at all.
-    pub fn ping(&self) -> Result<(), StoreError> {
-        self.conn.execute("PING", &[]).map_err(classify)?;
+    /// Whether Redis would take this service's writes now, in one round trip: `SET` of a key of its
+    /// own with an expiry already past (`PXAT 1`), which Redis checks as any write (credentials,
+    /// `READONLY`, `OOM`, `LOADING`, ...) and then discards, leaving nothing behind. `PING` would
+    /// answer on a read-only replica and on a Redis out of memory.
+    pub fn check_writable(&self) -> Result<(), StoreError> {
+        let params = [binary(keys::HEALTH_CHECK), binary("1"), binary("PXAT"), binary("1")];
+        self.conn.execute("SET", &params).map_err(classify)?;
         Ok(())
     }
 
@@ -93,16 +120,14 @@ impl Store {
         params.push(binary(&sha));
         params.push(RedisParameter::Int64(keys.len() as i64));
         params.extend(keys.iter().chain(args).map(|s| binary(s)));
-        match self.conn.execute("EVALSHA", &params) {
-            Err(redis::Error::Other(msg)) if is_noscript(&msg) => {
+        let reply = match self.conn.execute("EVALSHA", &params).map_err(classify) {
+            Err(e) if e.kind() == Some(RedisErrorKind::NoScript) => {
                 params[0] = binary(script.source);
                 self.conn.execute("EVAL", &params).map_err(classify)
             }
-            other => other.map_err(|e| match classify(e) {
-                StoreError::Internal(msg) => StoreError::Internal(format!("{}: {msg}", script.name)),
-                transient => transient,
-            }),
-        }
+            other => other,
+        };
+        reply.map_err(|e| e.context(script.name))
     }
 }
 
@@ -128,44 +153,15 @@ fn unexpected(script: &str, reply: &[RedisResult]) -> StoreError {
     StoreError::Internal(format!("unexpected reply from {script}: {reply:?}"))
 }
 
-/// Whether Redis answered `NOSCRIPT` (its script cache does not have the script). Spin passes the
-/// redis crate's rendering of the error, e.g. "An error was signalled by the server - NoScriptError:
-/// No matching script. Please use EVAL.", so this matches the kind name as well as the raw code.
-fn is_noscript(msg: &str) -> bool {
-    msg.contains("NOSCRIPT") || msg.contains("NoScriptError")
-}
-
-/// Sorts Spin's Redis errors into "retry later" and "our fault".
+/// Turns Spin's Redis error into the store's: the kind of an `other` error is read from its text.
 fn classify(e: redis::Error) -> StoreError {
     match e {
-        redis::Error::InvalidAddress => {
-            StoreError::Internal("redis_address is not a valid Redis URL or is not in allowed_outbound_hosts".into())
+        redis::Error::InvalidAddress => StoreError::InvalidAddress,
+        // Spin's table of this instance's connections is full: it frees up as requests end.
+        redis::Error::TooManyConnections => {
+            StoreError::Redis { kind: RedisErrorKind::Unreachable, detail: "too many Redis connections".into() }
         }
-        redis::Error::TooManyConnections => StoreError::Unavailable("too many Redis connections".into()),
         redis::Error::TypeError => StoreError::Internal("Redis type error".into()),
-        redis::Error::Other(msg) if is_transient(&msg) => StoreError::Unavailable(msg),
-        redis::Error::Other(msg) => StoreError::Internal(msg),
+        redis::Error::Other(detail) => StoreError::Redis { kind: RedisErrorKind::parse(&detail), detail },
     }
-}
-
-/// Whether a Redis error message means the server is unreachable or not ready yet, rather than that
-/// a command was wrong. Spin only hands over the message text, so this looks at the words.
-fn is_transient(msg: &str) -> bool {
-    const MARKERS: &[&str] = &[
-        "connection",
-        "Connection",
-        "refused",
-        "reset",
-        "broken pipe",
-        "Broken pipe",
-        "os error",
-        "timed out",
-        "closed",
-        "EOF",
-        "LOADING",
-        "BUSY",
-        "MASTERDOWN",
-        "TRYAGAIN",
-    ];
-    MARKERS.iter().any(|m| msg.contains(m))
 }

@@ -196,7 +196,9 @@ return by_digest + as_given
             r#"
 local uid = ARGV[1]
 if redis.call('EXISTS', KEYS[1]) == 0 then return {'missing'} end
-redis.call('ZREMRANGEBYSCORE', KEYS[2], '-inf', now_ms())
+-- The clean-up is a courtesy: a read-only replica refuses it (READONLY), and the listing must
+-- still answer there, so its errors are dropped (pcall).
+redis.pcall('ZREMRANGEBYSCORE', KEYS[2], '-inf', now_ms())
 local out = {'ok'}
 for _, member in ipairs(redis.call('ZRANGE', KEYS[2], 0, -1)) do
   local data_key, meta_key = session_keys(member)
@@ -204,7 +206,7 @@ for _, member in ipairs(redis.call('ZRANGE', KEYS[2], 0, -1)) do
   if s[1] and s[3] == uid then
     for i = 1, 5 do out[#out + 1] = s[i] end
   else
-    redis.call('ZREM', KEYS[2], member)
+    redis.pcall('ZREM', KEYS[2], member)
   end
 end
 return out

@@ -6,7 +6,7 @@ use serde::{Deserialize, Serialize};
 use spin_sdk::redis::RedisResult;
 
 use super::keys::{self, USERS_INDEX, USER_ID_COUNTER};
-use super::{binary, classify, sha1_hex, text, unexpected, Store, StoreError};
+use super::{binary, classify, sha1_hex, text, unexpected, RedisErrorKind, Store, StoreError};
 
 /// A user as stored in `user:<id>`, read in place from the record's bytes (`UserRecord::user`):
 /// text without escapes is borrowed, not copied. Records written by the original service have no
@@ -319,7 +319,15 @@ return 'deleted'
     /// original's `KEYS` did.
     pub fn all_user_records(&self) -> Result<Vec<Vec<u8>>, StoreError> {
         let params = [binary(USERS_INDEX), binary("BY"), binary("nosort"), binary("GET"), binary(keys::USER_RECORDS)];
-        let reply = self.conn.execute("SORT", &params).map_err(classify)?;
+        // `SORT` counts as a write for Redis (it can `STORE`), so a replica (`READONLY`) or a full
+        // Redis (`OOM`) refuses it; `SORT_RO` is the read-only twin, but only from Redis 7.0 on
+        // (the service supports 6.2), so it is only asked for after such a refusal.
+        let reply = match self.conn.execute("SORT", &params).map_err(classify) {
+            Err(e) if matches!(e.kind(), Some(RedisErrorKind::ReadOnly | RedisErrorKind::OutOfMemory)) => {
+                self.conn.execute("SORT_RO", &params).map_err(classify)?
+            }
+            other => other?,
+        };
         let mut records = Vec::with_capacity(reply.len());
         for item in reply {
             match item {

@@ -15,7 +15,7 @@ use crate::helpers::{env_number, TestApp};
 type Request<'a> = dyn Fn() -> u16 + 'a;
 
 /// Mean latency of each operation, one client at a time, and its ratio to `/healthz` (a variable
-/// lookup, a connection and a PING) measured in the same run: what the component adds on top of
+/// lookup, a connection and one `SET`) measured in the same run: what the component adds on top of
 /// the per-request platform cost.
 #[test]
 #[ignore = "benchmark: run on demand, see the module docs"]

@@ -19,6 +19,7 @@ mod original_users;
 mod properties;
 mod real_spin_facts;
 mod redis_cost;
+mod redis_errors;
 mod redis_faults;
 mod reply;
 mod request_log;

@@ -172,6 +172,11 @@ impl TestApp {
         TestResponse::from(request.send().expect("the server answers"))
     }
 
+    /// The URL of the app's Redis (e.g. for a replica of it); `None` when it is not known.
+    pub fn redis_url(&self) -> Option<&str> {
+        self.redis_url.as_deref()
+    }
+
     /// A connection to the app's Redis, for tests that look inside; `None` when it is not known.
     pub fn redis(&self) -> Option<redis::Connection> {
         let url = self.redis_url.as_ref()?;
