@@ -1,12 +1,12 @@
 //! Operations for whoever runs the service.
 
 use serde_json::json;
-use spin_sdk::http::{Request, Response};
+use spin_sdk::http::Response;
 
-use crate::config::Config;
+use crate::routing::Context;
 
 use crate::error::ApiError;
-use crate::store::{self, Store};
+use crate::store;
 use crate::{request, response};
 
 /// Keys `SCAN` looks at per batch (one Redis round trip each), and batches per request: a request
@@ -27,7 +27,8 @@ const UNREPRESENTABLE_IDS_SHOWN: usize = 100;
 /// `store::MAX_USER_ID` (2^53 − 1): they are not indexed and do not raise the counter, so they
 /// stay out of listings but are still read by their paths; `unrepresentable_ids` names the first
 /// of them, as strings (as numbers, JSON clients would round them).
-pub fn reindex_users(req: &Request, _: &str, config: &Config) -> Result<Response, ApiError> {
+pub fn reindex_users(cx: &Context) -> Result<Response, ApiError> {
+    let req = cx.req;
     let start = match request::query_param(req, "cursor") {
         None => 0,
         Some(raw) => raw.parse::<u64>().ok().filter(|c| *c > 0).ok_or_else(|| ApiError::InvalidParameter {
@@ -35,7 +36,7 @@ pub fn reindex_users(req: &Request, _: &str, config: &Config) -> Result<Response
             reason: "must be the cursor a previous call returned".into(),
         })?,
     };
-    let store = Store::open(&config.redis_url()?)?;
+    let store = cx.store()?;
     let (mut cursor, mut indexed, mut unrepresentable, mut unrepresentable_ids) = (start, 0, 0, Vec::new());
     for _ in 0..BATCHES_PER_REQUEST {
         let batch = store.reindex_users_batch(cursor, SCAN_COUNT)?;

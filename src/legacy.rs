@@ -11,12 +11,14 @@ use serde::{Deserialize, Serialize};
 use serde_json::{json, Value};
 use spin_sdk::http::{Request, Response};
 
+use crate::routing::Context;
+
 use crate::clock;
 use crate::config::Config;
 use crate::error::ApiError;
 use crate::request::{self, Name};
 use crate::response::{self, FlaskUser};
-use crate::store::{self, Precondition, Store, WriteOutcome};
+use crate::store::{self, Precondition, WriteOutcome};
 
 /// How long a session created through `/create_session` lives, as in the original.
 const SESSION_TTL_SECONDS: u64 = 3600;
@@ -87,29 +89,30 @@ impl NewSession {
 }
 
 /// `POST /create_user` `{"nom", "prenom"}` → `201 {"message", "user_id"}`.
-pub fn create_user(req: &Request, _: &str, config: &Config) -> Result<Response, ApiError> {
+pub fn create_user(cx: &Context) -> Result<Response, ApiError> {
+    let (req, config) = (cx.req, cx.config);
     let new = NewUser::parse(req, config)?;
-    let created = Store::open(&config.redis_url()?)?
-        .create_user(new.nom.as_str(), new.prenom.as_str(), &clock::now())?
-        .ok_or(ApiError::NoUserIdLeft)?;
+    let created =
+        cx.store()?.create_user(new.nom.as_str(), new.prenom.as_str(), &clock::now())?.ok_or(ApiError::NoUserIdLeft)?;
     Ok(response::flask(201, &json!({ "message": "Utilisateur créé", "user_id": created.user()?.id })))
 }
 
 /// `GET /get_user/<id>` → `200 {"id", "nom", "prenom"}`, as stored (`ShownUser`). A record that
 /// is not a JSON object is a 500 whose log line names its key.
-pub fn get_user(_: &Request, param: &str, config: &Config) -> Result<Response, ApiError> {
+pub fn get_user(cx: &Context) -> Result<Response, ApiError> {
+    let param = cx.param("id");
     let id = user_id_param(param)?;
-    let record =
-        Store::open(&config.redis_url()?)?.get_user(id)?.ok_or_else(|| ApiError::NotFound(USER_NOT_FOUND.into()))?;
+    let record = cx.store()?.get_user(id)?.ok_or_else(|| ApiError::NotFound(USER_NOT_FOUND.into()))?;
     let user = ShownUser::read(record.bytes())
         .ok_or_else(|| ApiError::Internal(format!("{} is not a JSON object", store::user_key(id))))?;
     Ok(response::flask(200, &user))
 }
 
 /// `DELETE /delete_user/<id>` → `200 {"message"}`.
-pub fn delete_user(_: &Request, param: &str, config: &Config) -> Result<Response, ApiError> {
+pub fn delete_user(cx: &Context) -> Result<Response, ApiError> {
+    let param = cx.param("id");
     let id = user_id_param(param)?;
-    match Store::open(&config.redis_url()?)?.delete_user(id, &Precondition::None)? {
+    match cx.store()?.delete_user(id, &Precondition::None)? {
         WriteOutcome::Done(()) => Ok(response::flask(200, &json!({ "message": "Utilisateur supprimé" }))),
         WriteOutcome::Missing | WriteOutcome::PreconditionFailed => Err(ApiError::NotFound(USER_NOT_FOUND.into())),
     }
@@ -120,8 +123,8 @@ pub fn delete_user(_: &Request, param: &str, config: &Config) -> Result<Response
 ///
 /// Records of the service's own types are read in place (names are borrowed from the records, not
 /// copied; other fields are skipped) and written straight out: no JSON tree.
-pub fn list_users(_: &Request, _: &str, config: &Config) -> Result<Response, ApiError> {
-    let store = Store::open(&config.redis_url()?)?;
+pub fn list_users(cx: &Context) -> Result<Response, ApiError> {
+    let store = cx.store()?;
     let records = store.all_user_records()?;
     let body = match records.iter().map(|record| ShownUser::read(record)).collect::<Option<Vec<_>>>() {
         Some(users) => response::flask_user_list(users.iter().map(ShownUser::listed)),
@@ -146,20 +149,23 @@ pub fn list_users(_: &Request, _: &str, config: &Config) -> Result<Response, Api
 }
 
 /// `POST /create_session` `{"session_id", "data"?}` → `201 {"message"}`; the session lives an hour.
-pub fn create_session(req: &Request, _: &str, config: &Config) -> Result<Response, ApiError> {
+pub fn create_session(cx: &Context) -> Result<Response, ApiError> {
+    let (req, config) = (cx.req, cx.config);
     let new = NewSession::parse(req, config)?;
-    Store::open(&config.redis_url()?)?.put_session_data(&new.session_id, &new.data, SESSION_TTL_SECONDS)?;
+    cx.store()?.put_session_data(&new.session_id, &new.data, SESSION_TTL_SECONDS)?;
     Ok(response::flask(201, &json!({ "message": "Session enregistrée" })))
 }
 
 /// `GET /get_session/<session_id>` → `200` and the stored `data`.
-pub fn get_session(_: &Request, param: &str, config: &Config) -> Result<Response, ApiError> {
+pub fn get_session(cx: &Context) -> Result<Response, ApiError> {
+    let config = cx.config;
+    let param = cx.param("session_id");
     let not_found = || ApiError::NotFound(SESSION_NOT_FOUND.into());
     let session_id = request::path_segment(param).ok_or_else(not_found)?;
     if !request::session_id_acceptable(config, &session_id)? {
         return Err(not_found());
     }
-    let stored = Store::open(&config.redis_url()?)?.get_session_data(&session_id)?.ok_or_else(not_found)?;
+    let stored = cx.store()?.get_session_data(&session_id)?.ok_or_else(not_found)?;
     let data: Value = serde_json::from_slice(&stored)
         .map_err(|e| ApiError::Internal(format!("stored session data is not JSON: {e}")))?;
     Ok(response::flask(200, &data))

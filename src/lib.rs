@@ -39,7 +39,7 @@ use crate::body::{Body, BodyError};
 use crate::config::Config;
 use crate::error::{ApiError, Dialect, TooLarge};
 use crate::request_id::RequestId;
-use crate::routing::{Handler, Route};
+use crate::routing::{Context, Handler, Params, Route};
 
 const fn route(path: &'static str, dialect: Dialect, methods: &'static [(Method, Handler)]) -> Route {
     Route { path, dialect, methods, public: false }
@@ -58,18 +58,18 @@ use Method::{Delete, Get, Patch, Post};
 const ROUTES: &[Route] = &[
     // The original Flask service's endpoints.
     route("/create_user", Original, &[(Post, legacy::create_user)]),
-    route("/get_user/:id", Original, &[(Get, legacy::get_user)]),
-    route("/delete_user/:id", Original, &[(Delete, legacy::delete_user)]),
+    route("/get_user/{id}", Original, &[(Get, legacy::get_user)]),
+    route("/delete_user/{id}", Original, &[(Delete, legacy::delete_user)]),
     route("/list_users", Original, &[(Get, legacy::list_users)]),
     route("/create_session", Original, &[(Post, legacy::create_session)]),
-    route("/get_session/:session_id", Original, &[(Get, legacy::get_session)]),
+    route("/get_session/{session_id}", Original, &[(Get, legacy::get_session)]),
     // The versioned API.
     route("/v1/users", Problem, &[(Get, users::list), (Post, users::create)]),
-    route("/v1/users/:id", Problem, &[(Get, users::get), (Patch, users::update), (Delete, users::delete)]),
-    route("/v1/users/:id/sessions", Problem, &[(Get, users::list_sessions), (Delete, users::revoke_sessions)]),
-    route("/v1/users/:id/sessions/:public_id", Problem, &[(Delete, users::revoke_session)]),
+    route("/v1/users/{id}", Problem, &[(Get, users::get), (Patch, users::update), (Delete, users::delete)]),
+    route("/v1/users/{id}/sessions", Problem, &[(Get, users::list_sessions), (Delete, users::revoke_sessions)]),
+    route("/v1/users/{id}/sessions/{public_id}", Problem, &[(Delete, users::revoke_session)]),
     route("/v1/sessions", Problem, &[(Post, sessions::create)]),
-    route("/v1/sessions/:id", Problem, &[(Get, sessions::get), (Patch, sessions::update), (Delete, sessions::delete)]),
+    route("/v1/sessions/{id}", Problem, &[(Get, sessions::get), (Patch, sessions::update), (Delete, sessions::delete)]),
     // Operations.
     public("/healthz", Problem, &[(Get, health::check)]),
     route("/openapi.json", Problem, &[(Get, openapi::document)]),
@@ -93,12 +93,11 @@ fn handle(mut req: Request, incoming: IncomingRequest) -> Response {
     let request_id = RequestId::of(&req);
     let mut answer = respond(&mut req, Body::new(incoming));
     answer.response.set_header("x-request-id", request_id.as_str());
-    let template = answer.route.map(Route::template);
     Entry {
         time: &time,
         request_id: request_id.as_str(),
         method: req.method(),
-        route: template.as_deref(),
+        route: answer.route.map(|route| route.path),
         status: *answer.response.status(),
         api_token: match answer.caller {
             Some(Caller::Token(position)) => Some(position),
@@ -126,12 +125,12 @@ fn respond(req: &mut Request, body: Body) -> Answer {
         eprintln!("no spin-path-info header: the trigger route must end in /...");
         return Answer { route: None, caller: None, response: Response::new(500, ()) };
     };
-    let Some((route, param)) = routing::find(ROUTES, &path) else {
+    let Some((route, params)) = routing::find(ROUTES, &path) else {
         let response = ApiError::NotFound("no resource at this path".into()).into_response(Problem);
         return Answer { route: None, caller: None, response };
     };
     let mut caller = None;
-    let response = dispatch(req, body, route, param, &mut caller).unwrap_or_else(|e| e.into_response(route.dialect));
+    let response = dispatch(req, body, route, params, &mut caller).unwrap_or_else(|e| e.into_response(route.dialect));
     Answer { route: Some(route), caller, response }
 }
 
@@ -144,7 +143,7 @@ fn dispatch(
     req: &mut Request,
     body: Body,
     route: &Route,
-    param: &str,
+    params: Params,
     caller: &mut Option<Caller>,
 ) -> Result<Response, ApiError> {
     let method = req.method().clone();
@@ -166,7 +165,7 @@ fn dispatch(
     if matches!(method, Method::Post | Method::Patch | Method::Put) {
         *req.body_mut() = read_body(req, body, &config)?;
     }
-    let response = handler(req, param, &config);
+    let response = handler(&Context::new(req, &config, params));
     if method == Method::Head {
         // The status and headers of the GET, without its body (on errors too).
         let response = response.unwrap_or_else(|e| e.into_response(route.dialect));
@@ -209,8 +208,7 @@ mod tests {
         let mut served: Vec<(String, String)> = ROUTES
             .iter()
             .flat_map(|r| {
-                // `/get_user/:id` in the router is `/get_user/{id}` in OpenAPI.
-                let path = r.template();
+                let path = r.path.to_owned();
                 r.methods.iter().map(move |(m, _)| (path.clone(), m.to_string()))
             })
             .collect();

@@ -1,8 +1,8 @@
 //! `GET /openapi.json`: the OpenAPI 3.1 description of every endpoint.
 
-use spin_sdk::http::{Request, Response};
+use spin_sdk::http::Response;
 
-use crate::config::Config;
+use crate::routing::Context;
 
 use crate::error::ApiError;
 use crate::response;
@@ -11,6 +11,6 @@ use crate::response;
 /// checks it against the route table.
 pub const DOCUMENT: &str = include_str!(concat!(env!("OUT_DIR"), "/openapi.min.json"));
 
-pub fn document(_: &Request, _: &str, _: &Config) -> Result<Response, ApiError> {
+pub fn document(_: &Context) -> Result<Response, ApiError> {
     Ok(response::with_body(200, "application/json", DOCUMENT))
 }

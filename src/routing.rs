@@ -4,20 +4,62 @@
 //! `spin_sdk::http::Router`) would be rebuilt on every request. Here the table is static data and
 //! matching walks it comparing path segments: nothing is built and nothing is allocated.
 
+use std::cell::OnceCell;
+
 use spin_sdk::http::{Method, Request, Response};
 
 use crate::config::Config;
 use crate::error::{ApiError, Dialect};
+use crate::store::Store;
 
-/// A handler: the request, the path's parameter (the `:id` of `/v1/users/:id`, raw as it came,
-/// percent-encoding kept; empty when the route has none; for a route with two, such as
-/// `/v1/users/:id/sessions/:public_id`, the raw span from the first to the last, `7/sessions/ab`)
-/// and the configuration.
-pub type Handler = fn(&Request, &str, &Config) -> Result<Response, ApiError>;
+/// A handler: what it answers to one request, from the request's context.
+pub type Handler = fn(&Context) -> Result<Response, ApiError>;
+
+/// What a handler works with: the request, its path's named parameters, the configuration, and the
+/// Redis store, opened when the handler first asks for it (so that a request refused on its input
+/// never opens a connection).
+pub struct Context<'r> {
+    pub req: &'r Request,
+    pub config: &'r Config,
+    params: Params<'r>,
+    store: OnceCell<Store>,
+}
+
+impl<'r> Context<'r> {
+    pub fn new(req: &'r Request, config: &'r Config, params: Params<'r>) -> Self {
+        Context { req, config, params, store: OnceCell::new() }
+    }
+
+    /// The path parameter `name` (`{id}` of `/v1/users/{id}`) as it came, percent-encoding kept.
+    /// Only the route's own names exist: asking for another is a bug in the route table.
+    pub fn param(&self, name: &str) -> &'r str {
+        self.params.get(name).unwrap_or_else(|| panic!("the route has no `{{{name}}}` parameter"))
+    }
+
+    /// The connection to Redis, opened on first use (one per request: Spin opens a new one per call).
+    pub fn store(&self) -> Result<&Store, ApiError> {
+        if let Some(store) = self.store.get() {
+            return Ok(store);
+        }
+        let store = Store::open(&self.config.redis_url()?)?;
+        Ok(self.store.get_or_init(|| store))
+    }
+}
+
+/// A path's parameters by name (at most two in this API), borrowed from the path.
+#[derive(Debug, Default, Clone, Copy, PartialEq, Eq)]
+pub struct Params<'p>([Option<(&'static str, &'p str)>; 2]);
+
+impl<'p> Params<'p> {
+    pub fn get(&self, name: &str) -> Option<&'p str> {
+        self.0.iter().flatten().find(|(n, _)| *n == name).map(|(_, value)| *value)
+    }
+}
 
 /// One path of the API: its handlers by method, how its errors are written, and whether it needs
 /// the API token.
 pub struct Route {
+    /// The path as the OpenAPI document writes it (`/v1/users/{id}`), which the access log shows.
     pub path: &'static str,
     pub dialect: Dialect,
     pub methods: &'static [(Method, Handler)],
@@ -37,56 +79,36 @@ impl Route {
         names.join(", ")
     }
 
-    /// The path as an OpenAPI template, `/get_user/{id}` for `/get_user/:id`: what the access log
-    /// names instead of the path.
-    pub fn template(&self) -> String {
-        let mut template = String::with_capacity(self.path.len() + 1);
-        for (i, segment) in self.path.split('/').enumerate() {
-            if i > 0 {
-                template.push('/');
-            }
-            match segment.strip_prefix(':') {
-                Some(name) => {
-                    template.push('{');
-                    template.push_str(name);
-                    template.push('}');
-                }
-                None => template.push_str(segment),
-            }
-        }
-        template
-    }
-
     /// The handler for `method`, if this path takes it.
     pub fn handler(&self, method: &Method) -> Option<Handler> {
         self.methods.iter().find(|(m, _)| m == method).map(|(_, handler)| *handler)
     }
 }
 
-/// The route whose pattern `path` matches, with the value of its parameter.
-pub fn find<'r, 'p>(routes: &'r [Route], path: &'p str) -> Option<(&'r Route, &'p str)> {
-    routes.iter().find_map(|route| matches(route.path, path).map(|param| (route, param)))
+/// The route whose pattern `path` matches, with the values of its parameters.
+pub fn find<'p>(routes: &'static [Route], path: &'p str) -> Option<(&'static Route, Params<'p>)> {
+    routes.iter().find_map(|route| matches(route.path, path).map(|params| (route, params)))
 }
 
-/// Matches a path against a pattern such as `/get_user/:id`, segment by segment, as the Spin SDK's
+/// Matches a path against a pattern such as `/get_user/{id}`, segment by segment, as the Spin SDK's
 /// router (`routefinder`) did: leading and trailing slashes are ignored (`/list_users/` is
-/// `/list_users`), a `:name` segment matches one segment (non-empty when it ends the pattern: the
+/// `/list_users`), a `{name}` segment matches one segment (non-empty when it ends the pattern: the
 /// SDK's router let `/v1/users//sessions` through with an empty id), anything else matches only
-/// itself. Returns the parameter's value (empty when the pattern has none), or the span of the path
-/// from its first parameter to its last.
-fn matches<'p>(pattern: &str, path: &'p str) -> Option<&'p str> {
+/// itself.
+fn matches<'p>(pattern: &'static str, path: &'p str) -> Option<Params<'p>> {
     let mut expected = pattern.trim_matches('/').split('/');
     let mut actual = path.trim_matches('/').split('/');
-    // The parameters' span, as byte offsets into `path`.
-    let mut span: Option<(usize, usize)> = None;
+    let mut params = Params::default();
+    let mut found = 0;
     loop {
         match (expected.next(), actual.next()) {
-            (None, None) => return Some(span.map_or("", |(start, end)| &path[start..end])),
+            (None, None) => return Some(params),
             (Some(want), Some(got))
-                if want.starts_with(':') && (!got.is_empty() || expected.clone().next().is_some()) =>
+                if want.starts_with('{') && (!got.is_empty() || expected.clone().next().is_some()) =>
             {
-                let start = got.as_ptr() as usize - path.as_ptr() as usize;
-                span = Some((span.map_or(start, |(first, _)| first), start + got.len()));
+                let name = want.trim_start_matches('{').trim_end_matches('}');
+                params.0[found] = Some((name, got));
+                found += 1;
             }
             (Some(want), Some(got)) if want == got => {}
             _ => return None,
@@ -96,20 +118,25 @@ fn matches<'p>(pattern: &str, path: &'p str) -> Option<&'p str> {
 
 #[cfg(test)]
 mod tests {
-    use super::matches;
+    use super::{matches, Params};
+
+    fn one(name: &'static str, value: &'static str) -> Option<Params<'static>> {
+        Some(Params([Some((name, value)), None]))
+    }
 
     #[test]
     fn paths_match_segment_by_segment() {
-        assert_eq!(matches("/list_users", "/list_users"), Some(""));
-        assert_eq!(matches("/list_users", "//list_users/"), Some(""));
-        assert_eq!(matches("/get_user/:id", "/get_user/42"), Some("42"));
-        assert_eq!(matches("/get_user/:id", "/get_user/a%2Fb.c"), Some("a%2Fb.c"));
-        assert_eq!(matches("/v1/users/:id/sessions", "/v1/users/7/sessions/"), Some("7"));
-        assert_eq!(matches("/v1/users/:id/sessions", "/v1/users//sessions"), Some(""));
-        assert_eq!(matches("/v1/users/:id/sessions/:public_id", "/v1/users/7/sessions/ab/"), Some("7/sessions/ab"));
-        assert_eq!(matches("/openapi.json", "/openapi.json"), Some(""));
+        assert_eq!(matches("/list_users", "/list_users"), Some(Params::default()));
+        assert_eq!(matches("/list_users", "//list_users/"), Some(Params::default()));
+        assert_eq!(matches("/get_user/{id}", "/get_user/42"), one("id", "42"));
+        assert_eq!(matches("/get_user/{id}", "/get_user/a%2Fb.c"), one("id", "a%2Fb.c"));
+        assert_eq!(matches("/v1/users/{id}/sessions", "/v1/users/7/sessions/"), one("id", "7"));
+        assert_eq!(matches("/v1/users/{id}/sessions", "/v1/users//sessions"), one("id", ""));
+        let both = matches("/v1/users/{id}/sessions/{public_id}", "/v1/users/7/sessions/ab/").unwrap();
+        assert_eq!((both.get("id"), both.get("public_id"), both.get("x")), (Some("7"), Some("ab"), None));
+        assert_eq!(matches("/openapi.json", "/openapi.json"), Some(Params::default()));
         for path in ["/get_user", "/get_user/", "/get_user//1", "/get_user/1/x", "/get_userx/1", "/", ""] {
-            assert_eq!(matches("/get_user/:id", path), None, "{path}");
+            assert_eq!(matches("/get_user/{id}", path), None, "{path}");
         }
         assert_eq!(matches("/v1/users", "/v1//users"), None);
         assert_eq!(matches("/list_users", "/list_usersx"), None);

@@ -13,10 +13,12 @@ use serde::Deserialize;
 use serde_json::{json, Value};
 use spin_sdk::http::{Request, Response};
 
+use crate::routing::Context;
+
 use crate::config::Config;
 
 use crate::error::{ApiError, FieldProblem};
-use crate::store::{self, Session, SessionUpdate, Store};
+use crate::store::{self, Session, SessionUpdate};
 use crate::{base64url, clock, request, response};
 
 /// Random bytes in a session token: 192 bits from the host's CSPRNG, 32 URL-safe characters.
@@ -93,17 +95,12 @@ impl SessionChange {
 }
 
 /// `POST /v1/sessions` `{"user_id"?, "data"?, "ttl_seconds"?}` → `201` with `Location`.
-pub fn create(req: &Request, _: &str, config: &Config) -> Result<Response, ApiError> {
+pub fn create(cx: &Context) -> Result<Response, ApiError> {
+    let (req, config) = (cx.req, cx.config);
     let NewSession { user_id, data, stored_data, ttl_seconds } = NewSession::parse(req, config)?;
     let token = new_session_token()?;
     let created_at = clock::now();
-    let created = Store::open(&config.redis_url()?)?.create_session(
-        &token,
-        user_id,
-        &stored_data,
-        ttl_seconds * 1000,
-        &created_at,
-    )?;
+    let created = cx.store()?.create_session(&token, user_id, &stored_data, ttl_seconds * 1000, &created_at)?;
     if !created {
         return Err(ApiError::InvalidField {
             field: "user_id",
@@ -126,24 +123,30 @@ pub fn create(req: &Request, _: &str, config: &Config) -> Result<Response, ApiEr
 }
 
 /// `GET /v1/sessions/<id>` → the session with its remaining `ttl_seconds`.
-pub fn get(_: &Request, param: &str, config: &Config) -> Result<Response, ApiError> {
+pub fn get(cx: &Context) -> Result<Response, ApiError> {
+    let config = cx.config;
+    let param = cx.param("id");
     let token = session_token(config, param)?;
-    let session = Store::open(&config.redis_url()?)?.get_session(&token)?.ok_or_else(not_found)?;
+    let session = cx.store()?.get_session(&token)?.ok_or_else(not_found)?;
     Ok(response::json(200, &with_token(session_json(&session)?, &token)))
 }
 
 /// `PATCH /v1/sessions/<id>` `{"data"?, "ttl_seconds"?}`: replaces the data and/or restarts the
 /// expiry from now (sliding sessions).
-pub fn update(req: &Request, param: &str, config: &Config) -> Result<Response, ApiError> {
+pub fn update(cx: &Context) -> Result<Response, ApiError> {
+    let (req, config) = (cx.req, cx.config);
+    let param = cx.param("id");
     let SessionChange { token, update } = SessionChange::parse(req, param, config)?;
-    let session = Store::open(&config.redis_url()?)?.update_session(&token, &update)?.ok_or_else(not_found)?;
+    let session = cx.store()?.update_session(&token, &update)?.ok_or_else(not_found)?;
     Ok(response::json(200, &with_token(session_json(&session)?, &token)))
 }
 
 /// `DELETE /v1/sessions/<id>` → `204` (log out).
-pub fn delete(_: &Request, param: &str, config: &Config) -> Result<Response, ApiError> {
+pub fn delete(cx: &Context) -> Result<Response, ApiError> {
+    let config = cx.config;
+    let param = cx.param("id");
     let token = session_token(config, param)?;
-    if !Store::open(&config.redis_url()?)?.delete_session(&token)? {
+    if !cx.store()?.delete_session(&token)? {
         return Err(not_found());
     }
     Ok(response::no_content())

@@ -4,10 +4,12 @@ use serde::Deserialize;
 use serde_json::{json, Value};
 use spin_sdk::http::{Request, Response};
 
+use crate::routing::Context;
+
 use crate::config::{self, Config};
 use crate::error::{ApiError, FieldProblem};
 use crate::request::Name;
-use crate::store::{self, Precondition, Store, User, UserCreation, UserPatch, UserRecord, WriteOutcome};
+use crate::store::{self, Precondition, User, UserCreation, UserPatch, UserRecord, WriteOutcome};
 use crate::{base64url, clock, request, response, sessions};
 
 /// Page size of `GET /v1/users` when `limit` is not given (at most `max_page_size`).
@@ -100,9 +102,10 @@ impl UserChange {
 /// With an `Idempotency-Key`, a retry of the same request within 24 hours gets the same answer
 /// (the user as first created, with `Idempotent-Replayed: true`) and creates nothing; the same key
 /// with another body is `422`. The key's record is written by the script that creates the user.
-pub fn create(req: &Request, _: &str, config: &Config) -> Result<Response, ApiError> {
+pub fn create(cx: &Context) -> Result<Response, ApiError> {
+    let (req, config) = (cx.req, cx.config);
     let new = NewUser::parse(req, config)?;
-    let store = Store::open(&config.redis_url()?)?;
+    let store = cx.store()?;
     let created = store.create_user_once(new.nom.as_str(), new.prenom.as_str(), &clock::now(), new.idempotency_key)?;
     let (record, replayed) = match created {
         UserCreation::Created(record) => (record, false),
@@ -127,9 +130,10 @@ pub fn create(req: &Request, _: &str, config: &Config) -> Result<Response, ApiEr
 /// the page then holds fewer than `limit` items, and the cursor moves past it all the same. The
 /// original `/get_user/<id>` shows such a record as stored; `DELETE` removes it, and a `PATCH`
 /// of both names makes it a user again.
-pub fn list(req: &Request, _: &str, config: &Config) -> Result<Response, ApiError> {
+pub fn list(cx: &Context) -> Result<Response, ApiError> {
+    let (req, config) = (cx.req, cx.config);
     let query = PageQuery::parse(req, config)?;
-    let page = Store::open(&config.redis_url()?)?.list_users(query.after, query.limit)?;
+    let page = cx.store()?.list_users(query.after, query.limit)?;
     let items: Vec<User> = page
         .records()
         .filter_map(|(id, record)| match store::read_record(record) {
@@ -146,16 +150,19 @@ pub fn list(req: &Request, _: &str, config: &Config) -> Result<Response, ApiErro
 
 /// `GET /v1/users/<id>` → the user with its `ETag`. A record that does not fit the schema (see
 /// `list`) is a 500 whose log line names its key: it exists, so it is not a 404.
-pub fn get(_: &Request, param: &str, config: &Config) -> Result<Response, ApiError> {
+pub fn get(cx: &Context) -> Result<Response, ApiError> {
+    let param = cx.param("id");
     let id = user_id(param)?;
-    let stored = Store::open(&config.redis_url()?)?.get_user(id)?.ok_or_else(|| not_found(id))?;
+    let stored = cx.store()?.get_user(id)?.ok_or_else(|| not_found(id))?;
     user_response(200, id, &stored, None)
 }
 
 /// `PATCH /v1/users/<id>` with any of `nom`, `prenom`; honours `If-Match`.
-pub fn update(req: &Request, param: &str, config: &Config) -> Result<Response, ApiError> {
+pub fn update(cx: &Context) -> Result<Response, ApiError> {
+    let (req, config) = (cx.req, cx.config);
+    let param = cx.param("id");
     let change = UserChange::parse(req, param, config)?;
-    let store = Store::open(&config.redis_url()?)?;
+    let store = cx.store()?;
     match store.update_user(change.id, &change.patch, &change.condition, &clock::now())? {
         WriteOutcome::Done(stored) => user_response(200, change.id, &stored, None),
         WriteOutcome::Missing => Err(not_found(change.id)),
@@ -164,9 +171,11 @@ pub fn update(req: &Request, param: &str, config: &Config) -> Result<Response, A
 }
 
 /// `DELETE /v1/users/<id>` → `204`; the user's sessions go with it. Honours `If-Match`.
-pub fn delete(req: &Request, param: &str, config: &Config) -> Result<Response, ApiError> {
+pub fn delete(cx: &Context) -> Result<Response, ApiError> {
+    let req = cx.req;
+    let param = cx.param("id");
     let id = user_id(param)?;
-    match Store::open(&config.redis_url()?)?.delete_user(id, &request::if_match(req))? {
+    match cx.store()?.delete_user(id, &request::if_match(req))? {
         WriteOutcome::Done(()) => Ok(response::no_content()),
         WriteOutcome::Missing => Err(not_found(id)),
         WriteOutcome::PreconditionFailed => Err(ApiError::PreconditionFailed),
@@ -176,9 +185,10 @@ pub fn delete(req: &Request, param: &str, config: &Config) -> Result<Response, A
 /// `GET /v1/users/<id>/sessions` → the user's live sessions. A session whose stored data is not
 /// JSON (another program wrote it) is left out, with a log line naming its public id (its key
 /// could hold a token), so that it cannot fail the listing.
-pub fn list_sessions(_: &Request, param: &str, config: &Config) -> Result<Response, ApiError> {
+pub fn list_sessions(cx: &Context) -> Result<Response, ApiError> {
+    let param = cx.param("id");
     let id = user_id(param)?;
-    let found = Store::open(&config.redis_url()?)?.list_user_sessions(id)?.ok_or_else(|| not_found(id))?;
+    let found = cx.store()?.list_user_sessions(id)?.ok_or_else(|| not_found(id))?;
     let items: Vec<Value> = found
         .iter()
         .filter_map(|session| match sessions::session_json(session) {
@@ -193,21 +203,21 @@ pub fn list_sessions(_: &Request, param: &str, config: &Config) -> Result<Respon
 }
 
 /// `DELETE /v1/users/<id>/sessions` → `{"revoked": n}`: logs the user out everywhere.
-pub fn revoke_sessions(_: &Request, param: &str, config: &Config) -> Result<Response, ApiError> {
+pub fn revoke_sessions(cx: &Context) -> Result<Response, ApiError> {
+    let param = cx.param("id");
     let id = user_id(param)?;
-    let revoked = Store::open(&config.redis_url()?)?.revoke_user_sessions(id)?.ok_or_else(|| not_found(id))?;
+    let revoked = cx.store()?.revoke_user_sessions(id)?.ok_or_else(|| not_found(id))?;
     Ok(response::json(200, &json!({ "revoked": revoked })))
 }
 
 /// `DELETE /v1/users/<id>/sessions/<public_id>` → `204`: revokes one session from the user's
 /// listing; `404` when the user has no live session with that public id.
-pub fn revoke_session(_: &Request, param: &str, config: &Config) -> Result<Response, ApiError> {
-    let (id, public_id) = param.split_once("/sessions/").ok_or_else(no_such_session)?;
-    let id = user_id(id)?;
+pub fn revoke_session(cx: &Context) -> Result<Response, ApiError> {
+    let (id, public_id) = (user_id(cx.param("id"))?, cx.param("public_id"));
     if !request::public_id_acceptable(public_id) {
         return Err(no_such_session());
     }
-    if !Store::open(&config.redis_url()?)?.revoke_user_session(id, public_id)? {
+    if !cx.store()?.revoke_user_session(id, public_id)? {
         return Err(no_such_session());
     }
     Ok(response::no_content())
