@@ -82,7 +82,7 @@ fn lines<const N: usize>(variable: &'static str, joined: &str) -> Result<[String
 }
 
 fn read(variable: &'static str) -> Result<String, ConfigError> {
-    if cfg!(feature = "bench-skip-variables") {
+    if cfg!(feature = "bench-skip-variable-lookups") {
         // `benches/run parts` bakes the values Spin would give in at build time, as `name\x1fvalue`
         // records separated by `\x1e`, to time a request without lookups.
         let mut baked = option_env!("BENCH_SPIN_VARIABLES").unwrap_or_default().split('\x1e');
