@@ -26,6 +26,9 @@ pub fn problem(status: u16, title: &str, detail: &str) -> Response {
         title: &'a str,
         r#type: &'a str,
     }
+    if cfg!(feature = "bench-skip-json-encoding") {
+        return with_body(status, "application/problem+json", b"{}".to_vec()); // `benches/run parts`
+    }
     let body = serde_json::to_vec(&Problem { detail, status, title, r#type: "about:blank" })
         .expect("serializing to memory cannot fail");
     with_body(status, "application/problem+json", body)
@@ -59,6 +62,9 @@ pub fn without_body(mut response: Response) -> Response {
 /// a `Value` writes them sorted by code point, as Python's `sort_keys` does; a struct writes its
 /// fields in declaration order, so structs sent here declare them sorted.
 pub fn flask_json(value: &impl Serialize) -> Vec<u8> {
+    if cfg!(feature = "bench-skip-json-encoding") {
+        return b"{}\n".to_vec(); // `benches/run parts`: the cost of encoding
+    }
     let mut out = Vec::new();
     push_flask_json(&mut out, value);
     out.push(b'\n');
