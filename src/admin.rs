@@ -5,7 +5,7 @@ use spin_sdk::http::Response;
 
 use crate::routing::Context;
 
-use crate::error::ApiError;
+use crate::error::{ApiError, ParameterProblem};
 use crate::store;
 use crate::{request, response};
 
@@ -31,10 +31,11 @@ pub fn reindex_users(cx: &Context) -> Result<Response, ApiError> {
     let req = cx.req;
     let start = match request::query_param(req, "cursor") {
         None => 0,
-        Some(raw) => raw.parse::<u64>().ok().filter(|c| *c > 0).ok_or_else(|| ApiError::InvalidParameter {
-            name: "cursor",
-            reason: "must be the cursor a previous call returned".into(),
-        })?,
+        Some(raw) => raw
+            .parse::<u64>()
+            .ok()
+            .filter(|c| *c > 0)
+            .ok_or(ApiError::InvalidParameter { name: "cursor", problem: ParameterProblem::NotAReindexCursor })?,
     };
     let store = cx.store()?;
     let (mut cursor, mut indexed, mut unrepresentable, mut unrepresentable_ids) = (start, 0, 0, Vec::new());

@@ -1,4 +1,6 @@
-//! The one error type of the service, and the one place where it becomes an HTTP response.
+//! The one error type of the service, and the one place where it becomes an HTTP response. Errors
+//! carry what went wrong, never the words a client reads: those are `messages`' (French for the
+//! original endpoints, English for `/v1`).
 //!
 //! Handlers return `Result<Response, ApiError>` and use `?`. The same error is rendered in one of
 //! two dialects: the original endpoints answer `{"error": "<message>"}` (their users parse that),
@@ -8,8 +10,8 @@
 use spin_sdk::http::Response;
 
 use crate::config::ConfigError;
-use crate::response;
 use crate::store::{RedisErrorKind, StoreError};
+use crate::{messages, response};
 
 #[derive(Debug, thiserror::Error)]
 pub enum ApiError {
@@ -19,24 +21,37 @@ pub enum ApiError {
     /// 400: the body is JSON but not an object.
     #[error("the body is not a JSON object")]
     NotAnObject,
-    /// 400: the request is malformed in a way the handler explains (e.g. required fields missing).
-    #[error("{0}")]
-    BadRequest(String),
+    /// 400: the original `/create_user` without both names as non-empty strings.
+    #[error("nom and prenom are required")]
+    NamesRequired,
+    /// 400: the original `/create_session` without a `session_id`.
+    #[error("session_id missing")]
+    SessionIdMissing,
+    /// 400: the original `/create_session` with a `session_id` too long or with control characters.
+    #[error("session_id invalid")]
+    SessionIdInvalid,
+    /// 400: the body's JSON does not fit the endpoint (serde's words, for the client to fix it).
+    #[error("body does not fit: {0}")]
+    BodyMismatch(String),
+    /// 400: the client stopped sending the body, or the host failed to deliver it (the detail is
+    /// the host's).
+    #[error("body unreadable: {0}")]
+    BodyUnreadable(String),
     /// 400: the body has a field the endpoint does not know (a typo would otherwise be ignored).
     #[error("unknown field `{0}`")]
     UnknownField(String),
     /// 400: a query parameter is malformed or out of range.
-    #[error("invalid query parameter `{name}`: {reason}")]
-    InvalidParameter { name: &'static str, reason: String },
+    #[error("invalid query parameter `{name}`: {problem:?}")]
+    InvalidParameter { name: &'static str, problem: ParameterProblem },
     /// 400: a request header is malformed (an `Idempotency-Key` too long or not printable ASCII).
-    #[error("invalid header `{name}`: {reason}")]
-    InvalidHeader { name: &'static str, reason: String },
+    #[error("invalid header `{name}`: {problem:?}")]
+    InvalidHeader { name: &'static str, problem: HeaderProblem },
     /// 401: `api_token` is set and the request does not carry it as a bearer token.
     #[error("unauthorized")]
     Unauthorized,
     /// 404: the resource does not exist (or has expired).
-    #[error("{0}")]
-    NotFound(String),
+    #[error("not found: {0:?}")]
+    NotFound(Missing),
     /// 405: the path exists but not for this method; `allow` lists the methods it takes.
     #[error("method not allowed")]
     MethodNotAllowed { allow: String },
@@ -93,34 +108,36 @@ pub enum FieldProblem {
     NoSuchUser(u64),
 }
 
-impl FieldProblem {
-    fn english(&self) -> String {
-        match self {
-            FieldProblem::Required => "is required".into(),
-            FieldProblem::Empty => "must not be empty".into(),
-            FieldProblem::NotAString => "must be a string".into(),
-            FieldProblem::ControlCharacters => "must not contain control characters".into(),
-            FieldProblem::TooLong(max) => format!("must be at most {max} characters"),
-            FieldProblem::TooDeep(max) => format!("must not nest deeper than {max} levels"),
-            FieldProblem::PositiveInteger => "must be a positive integer".into(),
-            FieldProblem::OutOfRange { min, max } => format!("must be an integer from {min} to {max}"),
-            FieldProblem::NoSuchUser(id) => format!("user {id} does not exist"),
-        }
-    }
+/// What a query parameter's value is not.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum ParameterProblem {
+    /// Not a whole number in this range.
+    OutOfRange { min: u64, max: u64 },
+    /// Not a cursor of `GET /v1/users`.
+    NotAPageCursor,
+    /// Not a cursor of the reindex.
+    NotAReindexCursor,
+}
 
-    fn french(&self) -> String {
-        match self {
-            FieldProblem::Required => "champ obligatoire".into(),
-            FieldProblem::Empty => "ne doit pas être vide".into(),
-            FieldProblem::NotAString => "doit être une chaîne de caractères".into(),
-            FieldProblem::ControlCharacters => "ne doit pas contenir de caractères de contrôle".into(),
-            FieldProblem::TooLong(max) => format!("{max} caractères au plus"),
-            FieldProblem::TooDeep(max) => format!("{max} niveaux d'imbrication au plus"),
-            FieldProblem::PositiveInteger => "doit être un entier positif".into(),
-            FieldProblem::OutOfRange { min, max } => format!("doit être un entier de {min} à {max}"),
-            FieldProblem::NoSuchUser(id) => format!("l'utilisateur {id} n'existe pas"),
-        }
-    }
+/// What a header's value is not.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum HeaderProblem {
+    NotPrintableAscii,
+    /// Empty, or longer than this many characters.
+    Length(usize),
+}
+
+/// What a 404 did not find.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Missing {
+    /// No route has this path.
+    Path,
+    /// No user has this id (`None`: the id cannot be one).
+    User(Option<u64>),
+    /// No live session has this id or token.
+    Session,
+    /// The user has no live session with this public id.
+    UserSession,
 }
 
 /// What was too large (413).
@@ -147,7 +164,11 @@ impl ApiError {
         match self {
             ApiError::InvalidJson(_)
             | ApiError::NotAnObject
-            | ApiError::BadRequest(_)
+            | ApiError::NamesRequired
+            | ApiError::SessionIdMissing
+            | ApiError::SessionIdInvalid
+            | ApiError::BodyMismatch(_)
+            | ApiError::BodyUnreadable(_)
             | ApiError::UnknownField(_)
             | ApiError::InvalidParameter { .. }
             | ApiError::InvalidHeader { .. } => 400,
@@ -161,89 +182,6 @@ impl ApiError {
             ApiError::Unavailable(_) => 503,
             ApiError::NoUserIdLeft | ApiError::InsufficientStorage(_) => 507,
             ApiError::Internal(_) => 500,
-        }
-    }
-
-    /// The message shown to the client in the original service's dialect (French, as it was).
-    fn original_message(&self) -> String {
-        match self {
-            ApiError::InvalidJson(_) => "Le corps de la requête n'est pas un JSON valide".into(),
-            ApiError::NotAnObject => "Le corps de la requête doit être un objet JSON".into(),
-            ApiError::BadRequest(m) | ApiError::NotFound(m) => m.clone(),
-            ApiError::MethodNotAllowed { .. } => "Méthode non autorisée".into(),
-            ApiError::Unauthorized => "Authentification requise".into(),
-            ApiError::UnsupportedMediaType => {
-                "Le corps de la requête doit être du JSON (Content-Type: application/json)".into()
-            }
-            ApiError::Unavailable(_) => "Service indisponible : la base Redis ne répond pas".into(),
-            ApiError::InsufficientStorage(_) => "Stockage insuffisant : la base Redis est pleine".into(),
-            ApiError::Internal(_) => "Erreur interne du serveur".into(),
-            ApiError::NoUserIdLeft => "Plus aucun identifiant d'utilisateur disponible".into(),
-            ApiError::PayloadTooLarge { what: TooLarge::Body, limit } => {
-                format!("Requête trop volumineuse : le corps dépasse {limit} octets")
-            }
-            ApiError::PayloadTooLarge { what: TooLarge::SessionData, limit } => {
-                format!("Requête trop volumineuse : les données de session dépassent {limit} octets")
-            }
-            ApiError::InvalidField { field, problem } => format!("Champ '{field}' invalide : {}", problem.french()),
-            // Only the /v1 API raises these.
-            ApiError::UnknownField(_)
-            | ApiError::InvalidParameter { .. }
-            | ApiError::InvalidHeader { .. }
-            | ApiError::IdempotencyKeyReused
-            | ApiError::PreconditionFailed => self.to_string(),
-        }
-    }
-
-    /// `(title, detail)` of the problem document.
-    fn problem_text(&self) -> (&'static str, String) {
-        match self {
-            ApiError::InvalidJson(e) => ("Bad Request", format!("the request body is not valid JSON: {e}")),
-            ApiError::NotAnObject => ("Bad Request", "the request body must be a JSON object".into()),
-            ApiError::BadRequest(m) => ("Bad Request", m.clone()),
-            ApiError::UnknownField(_) | ApiError::InvalidParameter { .. } | ApiError::InvalidHeader { .. } => {
-                ("Bad Request", self.to_string())
-            }
-            ApiError::Unauthorized => (
-                "Unauthorized",
-                "this service requires an `Authorization: Bearer <token>` header with its API token".into(),
-            ),
-            ApiError::NotFound(m) => ("Not Found", m.clone()),
-            ApiError::PreconditionFailed => (
-                "Precondition Failed",
-                "the resource has changed since you read it: If-Match names none of its current ETags".into(),
-            ),
-            ApiError::InvalidField { field, problem } => {
-                ("Unprocessable Content", format!("`{field}`: {}", problem.english()))
-            }
-            ApiError::IdempotencyKeyReused => (
-                "Unprocessable Content",
-                "this Idempotency-Key was used with a different request body; use a new key for a new request".into(),
-            ),
-            ApiError::PayloadTooLarge { what: TooLarge::Body, limit } => {
-                ("Content Too Large", format!("the request body is larger than {limit} bytes"))
-            }
-            ApiError::PayloadTooLarge { what: TooLarge::SessionData, limit } => {
-                ("Content Too Large", format!("session data is larger than {limit} bytes"))
-            }
-            ApiError::MethodNotAllowed { allow } => ("Method Not Allowed", format!("this resource allows: {allow}")),
-            ApiError::UnsupportedMediaType => {
-                ("Unsupported Media Type", "the request body must be JSON (Content-Type: application/json)".into())
-            }
-            ApiError::Unavailable(_) => {
-                ("Service Unavailable", "the Redis database is not reachable; retry later".into())
-            }
-            ApiError::InsufficientStorage(_) => {
-                ("Insufficient Storage", "the Redis database is full and refuses writes; reads still work".into())
-            }
-            ApiError::Internal(_) => ("Internal Server Error", "an internal error occurred".into()),
-            ApiError::NoUserIdLeft => (
-                "Insufficient Storage",
-                format!(
-                    "no user id is left: ids stop at {}, the largest integer every JSON client reads exactly",
-                    crate::store::MAX_USER_ID
-                ),
-            ),
         }
     }
 
@@ -262,9 +200,9 @@ impl ApiError {
             _ => self.status(),
         };
         let mut res = match dialect {
-            Dialect::Original => response::flask(status, &serde_json::json!({ "error": self.original_message() })),
+            Dialect::Original => response::flask(status, &serde_json::json!({ "error": messages::original(&self) })),
             Dialect::Problem => {
-                let (title, detail) = self.problem_text();
+                let (title, detail) = messages::problem(&self);
                 response::problem(status, title, &detail)
             }
         };

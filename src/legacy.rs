@@ -15,18 +15,14 @@ use crate::routing::Context;
 
 use crate::clock;
 use crate::config::Config;
-use crate::error::ApiError;
+use crate::error::{ApiError, Missing};
+use crate::messages;
 use crate::request::{self, Name};
 use crate::response::{self, FlaskUser};
 use crate::store::{self, Precondition, WriteOutcome};
 
 /// How long a session created through `/create_session` lives, as in the original.
 const SESSION_TTL_SECONDS: u64 = 3600;
-const USER_NOT_FOUND: &str = "Utilisateur non trouvé";
-const USER_FIELDS_REQUIRED: &str = "Les champs 'nom' et 'prenom' sont obligatoires";
-const SESSION_ID_MISSING: &str = "session_id manquant";
-const SESSION_ID_INVALID: &str = "session_id invalide : trop long ou avec des caractères de contrôle";
-const SESSION_NOT_FOUND: &str = "Session introuvable ou expirée";
 
 /// The body of `/create_user`. Other fields are ignored, as Flask ignored them.
 #[derive(Deserialize)]
@@ -56,7 +52,7 @@ impl NewUser {
     fn parse(req: &Request, config: &Config) -> Result<Self, ApiError> {
         let body: NewUserBody = request::json_body(req)?;
         let (Some(nom), Some(prenom)) = (non_empty_str(&body.nom), non_empty_str(&body.prenom)) else {
-            return Err(ApiError::BadRequest(USER_FIELDS_REQUIRED.into()));
+            return Err(ApiError::NamesRequired);
         };
         Ok(NewUser {
             nom: Name::parse(config, "nom", nom.to_owned())?,
@@ -78,10 +74,10 @@ impl NewSession {
         let session_id = match body.session_id {
             Some(Value::String(s)) if !s.is_empty() => s,
             Some(Value::Number(n)) if n.is_i64() || n.is_u64() => n.to_string(),
-            _ => return Err(ApiError::BadRequest(SESSION_ID_MISSING.into())),
+            _ => return Err(ApiError::SessionIdMissing),
         };
         if !request::session_id_acceptable(config, &session_id)? {
-            return Err(ApiError::BadRequest(SESSION_ID_INVALID.into()));
+            return Err(ApiError::SessionIdInvalid);
         }
         let data = request::session_data(config, &body.data.unwrap_or_else(|| json!({})))?;
         Ok(NewSession { session_id, data })
@@ -94,7 +90,7 @@ pub fn create_user(cx: &Context) -> Result<Response, ApiError> {
     let new = NewUser::parse(req, config)?;
     let created =
         cx.store()?.create_user(new.nom.as_str(), new.prenom.as_str(), &clock::now())?.ok_or(ApiError::NoUserIdLeft)?;
-    Ok(response::flask(201, &json!({ "message": "Utilisateur créé", "user_id": created.user()?.id })))
+    Ok(response::flask(201, &json!({ "message": messages::USER_CREATED, "user_id": created.user()?.id })))
 }
 
 /// `GET /get_user/<id>` → `200 {"id", "nom", "prenom"}`, as stored (`ShownUser`). A record that
@@ -102,7 +98,7 @@ pub fn create_user(cx: &Context) -> Result<Response, ApiError> {
 pub fn get_user(cx: &Context) -> Result<Response, ApiError> {
     let param = cx.param("id");
     let id = user_id_param(param)?;
-    let record = cx.store()?.get_user(id)?.ok_or_else(|| ApiError::NotFound(USER_NOT_FOUND.into()))?;
+    let record = cx.store()?.get_user(id)?.ok_or(ApiError::NotFound(Missing::User(None)))?;
     let user = ShownUser::read(record.bytes())
         .ok_or_else(|| ApiError::Internal(format!("{} is not a JSON object", store::user_key(id))))?;
     Ok(response::flask(200, &user))
@@ -113,8 +109,8 @@ pub fn delete_user(cx: &Context) -> Result<Response, ApiError> {
     let param = cx.param("id");
     let id = user_id_param(param)?;
     match cx.store()?.delete_user(id, &Precondition::None)? {
-        WriteOutcome::Done(()) => Ok(response::flask(200, &json!({ "message": "Utilisateur supprimé" }))),
-        WriteOutcome::Missing | WriteOutcome::PreconditionFailed => Err(ApiError::NotFound(USER_NOT_FOUND.into())),
+        WriteOutcome::Done(()) => Ok(response::flask(200, &json!({ "message": messages::USER_DELETED }))),
+        WriteOutcome::Missing | WriteOutcome::PreconditionFailed => Err(ApiError::NotFound(Missing::User(None))),
     }
 }
 
@@ -153,14 +149,14 @@ pub fn create_session(cx: &Context) -> Result<Response, ApiError> {
     let (req, config) = (cx.req, cx.config);
     let new = NewSession::parse(req, config)?;
     cx.store()?.put_session_data(&new.session_id, &new.data, SESSION_TTL_SECONDS)?;
-    Ok(response::flask(201, &json!({ "message": "Session enregistrée" })))
+    Ok(response::flask(201, &json!({ "message": messages::SESSION_STORED })))
 }
 
 /// `GET /get_session/<session_id>` → `200` and the stored `data`.
 pub fn get_session(cx: &Context) -> Result<Response, ApiError> {
     let config = cx.config;
     let param = cx.param("session_id");
-    let not_found = || ApiError::NotFound(SESSION_NOT_FOUND.into());
+    let not_found = || ApiError::NotFound(Missing::Session);
     let session_id = request::path_segment(param).ok_or_else(not_found)?;
     if !request::session_id_acceptable(config, &session_id)? {
         return Err(not_found());
@@ -178,7 +174,7 @@ fn non_empty_str(field: &Option<Value>) -> Option<&str> {
 
 /// The original routes only matched integer ids, so anything else is "not found".
 fn user_id_param(param: &str) -> Result<u64, ApiError> {
-    request::user_id(param).ok_or_else(|| ApiError::NotFound(USER_NOT_FOUND.into()))
+    request::user_id(param).ok_or(ApiError::NotFound(Missing::User(None)))
 }
 
 /// A user as the original service showed it: exactly `id`, `nom` and `prenom` (in this order:

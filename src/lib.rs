@@ -16,6 +16,7 @@ mod error;
 mod health;
 mod json;
 mod legacy;
+mod messages;
 mod openapi;
 mod reply;
 mod request;
@@ -37,7 +38,7 @@ use crate::access_log::Entry;
 use crate::auth::Caller;
 use crate::body::{Body, BodyError};
 use crate::config::Config;
-use crate::error::{ApiError, Dialect, TooLarge};
+use crate::error::{ApiError, Dialect, Missing, TooLarge};
 use crate::request_id::RequestId;
 use crate::routing::{Context, Handler, Params, Route};
 
@@ -126,7 +127,7 @@ fn respond(req: &mut Request, body: Body) -> Answer {
         return Answer { route: None, caller: None, response: Response::new(500, ()) };
     };
     let Some((route, params)) = routing::find(ROUTES, &path) else {
-        let response = ApiError::NotFound("no resource at this path".into()).into_response(Problem);
+        let response = ApiError::NotFound(Missing::Path).into_response(Problem);
         return Answer { route: None, caller: None, response };
     };
     let mut caller = None;
@@ -182,7 +183,7 @@ fn read_body(req: &Request, body: Body, config: &Config) -> Result<Vec<u8>, ApiE
     body.read(declared, limit).map_err(|e| match e {
         BodyError::TooLarge => ApiError::PayloadTooLarge { what: TooLarge::Body, limit },
         // The client went away while sending: no one will read this answer.
-        BodyError::Broken(detail) => ApiError::BadRequest(format!("the request body could not be read: {detail}")),
+        BodyError::Broken(detail) => ApiError::BodyUnreadable(detail),
     })
 }
 

@@ -7,7 +7,7 @@ use serde_json::{Map, Value};
 use spin_sdk::http::Request;
 
 use crate::config::{self, Config};
-use crate::error::{ApiError, FieldProblem, TooLarge};
+use crate::error::{ApiError, FieldProblem, HeaderProblem, TooLarge};
 use crate::json;
 use crate::store::Precondition;
 
@@ -45,7 +45,7 @@ pub fn json_body<T: DeserializeOwned>(req: &Request) -> Result<T, ApiError> {
         let message = e.to_string();
         match message.strip_prefix("unknown field `").and_then(|rest| rest.split_once('`')) {
             Some((field, _)) => ApiError::UnknownField(field.to_owned()),
-            None => ApiError::BadRequest(message),
+            None => ApiError::BodyMismatch(message),
         }
     })
 }
@@ -148,13 +148,13 @@ pub fn idempotency_key(req: &Request) -> Result<Option<&str>, ApiError> {
     let Some(value) = req.header("idempotency-key") else {
         return Ok(None);
     };
-    let invalid = |reason: &str| ApiError::InvalidHeader { name: "Idempotency-Key", reason: reason.into() };
-    let key = value.as_str().ok_or_else(|| invalid("must be printable ASCII"))?;
+    let invalid = |problem| ApiError::InvalidHeader { name: "Idempotency-Key", problem };
+    let key = value.as_str().ok_or_else(|| invalid(HeaderProblem::NotPrintableAscii))?;
     if key.is_empty() || key.len() > MAX_IDEMPOTENCY_KEY_BYTES {
-        return Err(invalid("must be 1 to 255 characters long"));
+        return Err(invalid(HeaderProblem::Length(MAX_IDEMPOTENCY_KEY_BYTES)));
     }
     if !key.bytes().all(|b| (b' '..=b'~').contains(&b)) {
-        return Err(invalid("must be printable ASCII"));
+        return Err(invalid(HeaderProblem::NotPrintableAscii));
     }
     Ok(Some(key))
 }

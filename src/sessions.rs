@@ -17,7 +17,7 @@ use crate::routing::Context;
 
 use crate::config::Config;
 
-use crate::error::{ApiError, FieldProblem};
+use crate::error::{ApiError, FieldProblem, Missing};
 use crate::store::{self, Session, SessionUpdate};
 use crate::{base64url, clock, request, response};
 
@@ -203,5 +203,5 @@ fn session_token(config: &Config, param: &str) -> Result<String, ApiError> {
 }
 
 fn not_found() -> ApiError {
-    ApiError::NotFound("no live session has this id".into())
+    ApiError::NotFound(Missing::Session)
 }

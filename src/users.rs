@@ -7,7 +7,7 @@ use spin_sdk::http::{Request, Response};
 use crate::routing::Context;
 
 use crate::config::{self, Config};
-use crate::error::{ApiError, FieldProblem};
+use crate::error::{ApiError, FieldProblem, Missing, ParameterProblem};
 use crate::request::Name;
 use crate::store::{self, Precondition, User, UserCreation, UserPatch, UserRecord, WriteOutcome};
 use crate::{base64url, clock, request, response, sessions};
@@ -56,7 +56,7 @@ impl PageQuery {
             Some(raw) => {
                 let out_of_range = |max: u64| ApiError::InvalidParameter {
                     name: "limit",
-                    reason: format!("must be an integer from 1 to {max}"),
+                    problem: ParameterProblem::OutOfRange { min: 1, max },
                 };
                 match raw.parse::<u32>() {
                     Ok(limit) if limit >= 1 => match config::MAX_PAGE_SIZE.check(config, limit.into()) {
@@ -69,10 +69,8 @@ impl PageQuery {
         };
         let after = match request::query_param(req, "cursor") {
             None => 0,
-            Some(cursor) => decode_cursor(&cursor).ok_or_else(|| ApiError::InvalidParameter {
-                name: "cursor",
-                reason: "is not a cursor this API returned".into(),
-            })?,
+            Some(cursor) => decode_cursor(&cursor)
+                .ok_or(ApiError::InvalidParameter { name: "cursor", problem: ParameterProblem::NotAPageCursor })?,
         };
         Ok(PageQuery { limit, after })
     }
@@ -224,7 +222,7 @@ pub fn revoke_session(cx: &Context) -> Result<Response, ApiError> {
 }
 
 fn no_such_session() -> ApiError {
-    ApiError::NotFound("this user has no live session with this public id".into())
+    ApiError::NotFound(Missing::UserSession)
 }
 
 /// A user with its `ETag` (and `Location` when it was just created); a 500 naming the key of a
@@ -253,11 +251,11 @@ fn name(config: &Config, field: &'static str, value: Option<Value>) -> Result<Op
 }
 
 fn user_id(param: &str) -> Result<u64, ApiError> {
-    request::user_id(param).ok_or_else(|| ApiError::NotFound("no user has this id".into()))
+    request::user_id(param).ok_or(ApiError::NotFound(Missing::User(None)))
 }
 
 fn not_found(id: u64) -> ApiError {
-    ApiError::NotFound(format!("user {id} does not exist"))
+    ApiError::NotFound(Missing::User(Some(id)))
 }
 
 /// Cursors are opaque to clients: the last id of the page, base64url-encoded.
