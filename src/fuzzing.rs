@@ -5,7 +5,7 @@
 use spin_sdk::http::{Method, Request};
 
 use crate::config::Config;
-use crate::{json, request, response, users};
+use crate::{flask, json, request, users};
 
 /// Splits the input into a header value, a path segment and a body, runs every parser over them,
 /// and checks what must always hold. Panics on a violation.
@@ -26,7 +26,7 @@ pub fn request_handling(data: &[u8]) {
         let lenient: serde_json::Value =
             serde_json::from_slice(&body).expect("serde_json accepts what strict parsing accepts");
         assert_eq!(value, lenient);
-        let encoded = response::flask_json(&value);
+        let encoded = flask::flask_json(&value);
         assert!(encoded.is_ascii());
         let decoded: serde_json::Value = serde_json::from_slice(&encoded).expect("flask_json writes JSON");
         assert_eq!(decoded, value);

@@ -16,9 +16,10 @@ use crate::routing::Context;
 use crate::clock;
 use crate::config::Config;
 use crate::error::{ApiError, Missing};
+use crate::flask::{self, FlaskUser};
 use crate::messages;
 use crate::request::{self, Name};
-use crate::response::{self, FlaskUser};
+use crate::response;
 use crate::store::{self, Precondition, WriteOutcome};
 
 /// How long a session created through `/create_session` lives, as in the original.
@@ -90,7 +91,7 @@ pub fn create_user(cx: &Context) -> Result<Response, ApiError> {
     let new = NewUser::parse(req, config)?;
     let created =
         cx.store()?.create_user(new.nom.as_str(), new.prenom.as_str(), &clock::now())?.ok_or(ApiError::NoUserIdLeft)?;
-    Ok(response::flask(201, &json!({ "message": messages::USER_CREATED, "user_id": created.user()?.id })))
+    Ok(flask::response(201, &json!({ "message": messages::USER_CREATED, "user_id": created.user()?.id })))
 }
 
 /// `GET /get_user/<id>` → `200 {"id", "nom", "prenom"}`, as stored (`ShownUser`). A record that
@@ -101,7 +102,7 @@ pub fn get_user(cx: &Context) -> Result<Response, ApiError> {
     let record = cx.store()?.get_user(id)?.ok_or(ApiError::NotFound(Missing::User(None)))?;
     let user = ShownUser::read(record.bytes())
         .ok_or_else(|| ApiError::Internal(format!("{} is not a JSON object", store::user_key(id))))?;
-    Ok(response::flask(200, &user))
+    Ok(flask::response(200, &user))
 }
 
 /// `DELETE /delete_user/<id>` → `200 {"message"}`.
@@ -109,7 +110,7 @@ pub fn delete_user(cx: &Context) -> Result<Response, ApiError> {
     let param = cx.param("id");
     let id = user_id_param(param)?;
     match cx.store()?.delete_user(id, &Precondition::None)? {
-        WriteOutcome::Done(()) => Ok(response::flask(200, &json!({ "message": messages::USER_DELETED }))),
+        WriteOutcome::Done(()) => Ok(flask::response(200, &json!({ "message": messages::USER_DELETED }))),
         WriteOutcome::Missing | WriteOutcome::PreconditionFailed => Err(ApiError::NotFound(Missing::User(None))),
     }
 }
@@ -123,7 +124,7 @@ pub fn list_users(cx: &Context) -> Result<Response, ApiError> {
     let store = cx.store()?;
     let records = store.all_user_records()?;
     let body = match records.iter().map(|record| ShownUser::read(record)).collect::<Option<Vec<_>>>() {
-        Some(users) => response::flask_user_list(users.iter().map(ShownUser::listed)),
+        Some(users) => flask::flask_user_list(users.iter().map(ShownUser::listed)),
         // The log line names the record's key, which the listing above does not carry: list again
         // with the ids (a second round trip, paid only while such a record is indexed).
         None => {
@@ -138,7 +139,7 @@ pub fn list_users(cx: &Context) -> Result<Response, ApiError> {
                     user
                 })
                 .collect();
-            response::flask_user_list(users.iter().map(ShownUser::listed))
+            flask::flask_user_list(users.iter().map(ShownUser::listed))
         }
     };
     Ok(response::with_body(200, "application/json", body))
@@ -149,7 +150,7 @@ pub fn create_session(cx: &Context) -> Result<Response, ApiError> {
     let (req, config) = (cx.req, cx.config);
     let new = NewSession::parse(req, config)?;
     cx.store()?.put_session_data(&new.session_id, &new.data, SESSION_TTL_SECONDS)?;
-    Ok(response::flask(201, &json!({ "message": messages::SESSION_STORED })))
+    Ok(flask::response(201, &json!({ "message": messages::SESSION_STORED })))
 }
 
 /// `GET /get_session/<session_id>` → `200` and the stored `data`.
@@ -164,7 +165,7 @@ pub fn get_session(cx: &Context) -> Result<Response, ApiError> {
     let stored = cx.store()?.get_session_data(&session_id)?.ok_or_else(not_found)?;
     let data: Value = serde_json::from_slice(&stored)
         .map_err(|e| ApiError::Internal(format!("stored session data is not JSON: {e}")))?;
-    Ok(response::flask(200, &data))
+    Ok(flask::response(200, &data))
 }
 
 /// A field that holds a non-empty string.
