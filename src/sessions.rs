@@ -46,11 +46,10 @@ struct SessionPatchBody {
     ttl_seconds: Option<Value>,
 }
 
-/// `POST /v1/sessions`, parsed: the owner if any, the data (as sent and as it will be stored),
+/// `POST /v1/sessions`, parsed: the owner if any, the data as it will be stored,
 /// and the life of the session.
 struct NewSession {
     user_id: Option<u64>,
-    data: Value,
     stored_data: String,
     ttl_seconds: u64,
 }
@@ -72,7 +71,7 @@ impl NewSession {
             Some(ttl) => ttl,
             None => config.session_ttl_seconds(),
         };
-        Ok(NewSession { user_id, data, stored_data, ttl_seconds })
+        Ok(NewSession { user_id, stored_data, ttl_seconds })
     }
 }
 
@@ -97,7 +96,7 @@ impl SessionChange {
 /// `POST /v1/sessions` `{"user_id"?, "data"?, "ttl_seconds"?}` → `201` with `Location`.
 pub fn create(cx: &Context) -> Result<Response, ApiError> {
     let (req, config) = (cx.req, cx.config);
-    let NewSession { user_id, data, stored_data, ttl_seconds } = NewSession::parse(req, config)?;
+    let NewSession { user_id, stored_data, ttl_seconds } = NewSession::parse(req, config)?;
     let token = new_session_token()?;
     let created_at = clock::now();
     let created = cx.store()?.create_session(&token, user_id, &stored_data, ttl_seconds * 1000, &created_at)?;
@@ -108,16 +107,14 @@ pub fn create(cx: &Context) -> Result<Response, ApiError> {
         });
     }
     let location = format!("{}/v1/sessions/{token}", request::base_path(req));
-    let body = json!({
-        "id": token,
-        "public_id": store::public_id(&token),
-        "user_id": user_id,
-        "data": data,
-        "created_at": created_at,
-        "expires_at": clock::now_plus_ms(ttl_seconds * 1000),
-        "ttl_seconds": ttl_seconds,
-    });
-    let mut res = response::json(201, &body);
+    let session = Session {
+        public_id: store::public_id(&token),
+        data: stored_data.into_bytes(),
+        user_id,
+        created_at: Some(created_at),
+        ttl_ms: Some(ttl_seconds * 1000),
+    };
+    let mut res = response::json(201, &with_token(session_json(&session)?, &token));
     res.set_header("location", location);
     Ok(res)
 }
@@ -152,7 +149,8 @@ pub fn delete(cx: &Context) -> Result<Response, ApiError> {
     Ok(response::no_content())
 }
 
-/// A session as listings show it: without its token, which the service does not know.
+/// A session as every endpoint shows it (the one place its representation is built): without its
+/// token, which the service does not know; the endpoints addressed by a token add it (`with_token`).
 pub fn session_json(session: &Session) -> Result<Value, ApiError> {
     let data: Value = serde_json::from_slice(&session.data)
         .map_err(|e| ApiError::Internal(format!("stored session data is not JSON: {e}")))?;
