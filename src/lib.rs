@@ -12,6 +12,7 @@ mod base64url;
 mod body;
 mod clock;
 mod config;
+mod domain;
 mod error;
 mod flask;
 mod health;
