@@ -1,6 +1,5 @@
 //! The entry point of `cargo fuzz` (see `fuzz/`): the pure request handling, natively, without Spin
-//! or Redis, with the default settings (no Spin variable is ever read natively: there is no
-//! Spin host natively).
+//! or Redis, with the default settings (natively there is no Spin host to read variables from).
 
 use spin_sdk::http::{Method, Request};
 
