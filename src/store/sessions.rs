@@ -33,7 +33,9 @@ pub struct SessionUpdate {
     pub ttl: Option<Ttl>,
 }
 
-/// The number of reply elements describing one session (`session_reply`).
+/// The number of reply elements describing one session: `session_reply`'s list in `lua.rs` (none of
+/// them is ever nil, so a script copies them with `ipairs`), read by `parse_session`. A unit test
+/// counts the Lua list.
 const SESSION_FIELDS: usize = 5;
 
 /// A session's public id: the hex SHA-1 of the digest of its token, as `session_reply` computes it
@@ -207,7 +209,7 @@ for _, member in ipairs(redis.call('ZRANGE', KEYS[2], 0, -1)) do
   local data_key, meta_key = session_keys(member)
   local s = session_reply(data_key, meta_key, member)
   if s[1] and s[3] == uid then
-    for i = 1, 5 do out[#out + 1] = s[i] end
+    for _, field in ipairs(s) do out[#out + 1] = field end
   else
     redis.pcall('ZREM', KEYS[2], member)
   end
@@ -332,5 +334,28 @@ fn parse_session(reply: &[RedisResult], script: &str) -> Result<Option<Session>,
             }))
         }
         other => Err(unexpected(script, other)),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::SESSION_FIELDS;
+
+    /// `session_reply`'s list has as many elements as the Rust side reads.
+    #[test]
+    fn the_session_reply_has_the_fields_rust_reads() {
+        let lua = lua_session_reply!();
+        let list = lua.split("return {").nth(2).and_then(|rest| rest.split("}\n").next()).expect("the reply list");
+        // Top-level commas only: calls in the list have their own parentheses.
+        let (mut depth, mut fields) = (0, 1);
+        for c in list.chars() {
+            match c {
+                '(' => depth += 1,
+                ')' => depth -= 1,
+                ',' if depth == 0 => fields += 1,
+                _ => {}
+            }
+        }
+        assert_eq!(fields, SESSION_FIELDS, "{list}");
     }
 }
