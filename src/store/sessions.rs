@@ -339,7 +339,29 @@ fn parse_session(reply: &[RedisResult], script: &str) -> Result<Option<Session>,
 
 #[cfg(test)]
 mod tests {
-    use super::SESSION_FIELDS;
+    use super::{token_keys, SESSION_FIELDS};
+    use crate::config::Config;
+    use crate::domain::SessionId;
+
+    /// `token_keys` builds the keys in the order `locate_session` reads them: the digest's data and
+    /// metadata as `KEYS[1]`, `KEYS[2]`, the id's own as `KEYS[3]`, `KEYS[4]`.
+    #[test]
+    fn token_keys_come_in_the_order_locate_session_reads_them() {
+        let id = SessionId::parse(&Config::default(), "tok".into()).unwrap();
+        let digest = crate::store::keys::token_digest("tok");
+        let keys = token_keys(&id);
+        let expected = [
+            format!("hashed_session:{digest}"),
+            format!("hashed_session_meta:{digest}"),
+            "session:tok".into(),
+            "session_meta:tok".into(),
+        ];
+        assert_eq!(keys, expected);
+        let lua = lua_locate_session!();
+        assert!(lua.contains("if redis.call('EXISTS', KEYS[1]) == 1 then"), "{lua}");
+        assert!(lua.contains("return KEYS[1], KEYS[2], string.sub(KEYS[1], #HASHED_SESSION + 1)"), "{lua}");
+        assert!(lua.contains("return KEYS[3], KEYS[4], string.sub(KEYS[3], #SESSION + 1)"), "{lua}");
+    }
 
     /// `session_reply`'s list has as many elements as the Rust side reads.
     #[test]
