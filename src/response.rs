@@ -43,7 +43,9 @@ pub fn options(allow: &str) -> Response {
 }
 
 /// The answer to `HEAD`: the `GET` answer's status and headers, without its body. No
-/// `Content-Length` is added: the host checks that a body is as long as it declares.
+/// `Content-Length` is added (Flask sent the `GET` body's): the host checks that a body is as long
+/// as it declares, and under Spin 4.0.2 a `HEAD` declaring the `GET`'s length was sent, then failed
+/// to finish (`HttpResponseBodySize`) on every request. Like the `GET`, it goes out without a length.
 pub fn without_body(mut response: Response) -> Response {
     response.body_mut().clear();
     response
