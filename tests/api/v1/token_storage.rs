@@ -6,8 +6,8 @@ use base64::Engine;
 use serde_json::{json, Value};
 use sha2::{Digest, Sha256};
 
+use super::users::create_user;
 use crate::helpers::{assert_problem, unique, TestApp};
-use crate::users::create_user;
 
 /// What the service stores a session under: the SHA-256 of its token, base64url without padding.
 pub fn digest(token: &str) -> String {

@@ -5,9 +5,9 @@ use std::time::Duration;
 
 use serde_json::{json, Value};
 
+use super::token_storage::digest;
+use super::users::create_user;
 use crate::helpers::{assert_problem, eventually, redis_snapshot, unique, TestApp};
-use crate::token_storage::digest;
-use crate::users::create_user;
 
 fn create_session(app: &TestApp, body: &Value) -> Value {
     let res = app.post_json("/v1/sessions", body);

@@ -6,8 +6,8 @@ use std::sync::Barrier;
 use reqwest::header::HeaderValue;
 use serde_json::{json, Value};
 
+use super::token_storage::digest;
 use crate::helpers::{assert_problem, redis_snapshot, skip, spin_bin, unique, TestApp, TestResponse};
-use crate::token_storage::digest;
 
 fn create_with_key(app: &TestApp, key: impl Into<HeaderValue>, body: &Value) -> TestResponse {
     app.send(app.request("POST", "/v1/users").header("idempotency-key", key.into()).json(body))

@@ -12,7 +12,7 @@ use crate::helpers::{unique, TestApp, TestResponse};
 const TOKEN: &str = "openapi-t0ken";
 
 fn document() -> Value {
-    serde_json::from_str(include_str!("../../src/openapi.json")).expect("src/openapi.json is JSON")
+    serde_json::from_str(include_str!("../../../src/openapi.json")).expect("src/openapi.json is JSON")
 }
 
 /// Follows a local `$ref` (`#/components/...`) until it reaches what it names.
