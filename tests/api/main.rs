@@ -10,10 +10,10 @@ mod helpers;
 mod edge;
 /// Long and random runs: property tests, and the soak and benchmark run on demand (`--ignored`).
 mod load;
-/// Running it: `/healthz` and reindexing, the OpenAPI document, deployment, facts of real Spin.
-mod operations;
 /// The original Flask service's six endpoints, byte for byte.
 mod original;
+/// Running it: `/healthz` and reindexing, the OpenAPI document, deployment, facts of real Spin.
+mod running;
 /// The service and its Redis: the cost of each endpoint in round trips, Redis refusing or going
 /// away, and the data model's invariants under concurrent clients.
 mod storage;

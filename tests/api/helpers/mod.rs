@@ -310,7 +310,7 @@ impl TestApp {
 /// Real Spin, seen with the counting provider (4.0.2 and 3.6.3 alike): each `variables::get` of a
 /// component variable asks once for every application variable its template names; and a request
 /// that opens a Redis connection also resolves every application variable once, to check the
-/// templated `allowed_outbound_hosts` (`tests/api/operations/real_spin_facts.rs` pins both).
+/// templated `allowed_outbound_hosts` (`tests/api/running/real_spin_facts.rs` pins both).
 fn variable_gets_from_resolutions(resolved: &BTreeMap<String, u32>, opens: u64) -> u32 {
     let mut asked = resolved.clone();
     let manifest = manifest();
