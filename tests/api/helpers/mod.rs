@@ -396,7 +396,8 @@ pub fn skip(reason: &str) {
     if std::env::var("REQUIRE_ALL").is_ok_and(|v| v == "1") {
         panic!("REQUIRE_ALL=1, and {test} cannot run here: {reason}");
     }
-    let _ = writeln!(std::io::stderr(), "SKIPPED: {test}: {reason}");
+    // One write of the whole line, so that no other output lands inside it.
+    let _ = std::io::stderr().write_all(format!("SKIPPED: {test}: {reason}\n").as_bytes());
 }
 
 /// Names, once per test process, what the tests run against: the test host, real Spin (with its
@@ -413,7 +414,7 @@ fn announce_backend() {
         } else {
             "the project's test host (tests/spin-test-host)".to_owned()
         };
-        let _ = writeln!(std::io::stderr(), "API tests run against {backend}");
+        let _ = std::io::stderr().write_all(format!("API tests run against {backend}\n").as_bytes());
     });
 }
 
