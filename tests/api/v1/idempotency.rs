@@ -32,11 +32,12 @@ fn owned_state(
     key: &str,
     noms: &[&str],
 ) -> (Vec<Option<Vec<u8>>>, Vec<u64>) {
-    let records: Vec<Option<Vec<u8>>> = redis::cmd("MGET")
-        .arg(format!("user:{user_id}"))
-        .arg(format!("idempotency_key:{}", digest(key)))
-        .query(redis)
-        .unwrap();
+    // DUMP, as the user is a string and the key's record a hash.
+    let records: Vec<Option<Vec<u8>>> = [format!("user:{user_id}"), format!("idempotency_key:{}", digest(key))]
+        .iter()
+        .map(|k| redis::cmd("DUMP").arg(k).query(redis).unwrap())
+        .collect();
+    assert!(records.iter().all(Option::is_some), "the user and the key's record are where this test looks");
     let later: Vec<u64> =
         redis::cmd("ZRANGEBYSCORE").arg("users:index").arg(format!("({user_id}")).arg("+inf").query(redis).unwrap();
     let namesakes = later
