@@ -12,6 +12,7 @@ use std::collections::BTreeMap;
 use std::io::Write as _;
 use std::path::{Path, PathBuf};
 use std::sync::{Mutex, OnceLock};
+use std::time::{Duration, Instant};
 
 use reqwest::blocking::{Client, RequestBuilder, Response};
 use serde_json::Value;
@@ -183,6 +184,16 @@ impl TestApp {
         Some(redis::Client::open(url.as_str()).and_then(|c| c.get_connection()).expect("connecting to the test Redis"))
     }
 
+    /// The app's Redis for a test that cannot run without looking inside it: when it is not known
+    /// (`APP_URL` without `REDIS_URL`), the test is skipped (`skip`) and gets `None`.
+    pub fn redis_or_skip(&self) -> Option<redis::Connection> {
+        let redis = self.redis();
+        if redis.is_none() {
+            skip("needs the app's Redis, and APP_URL is set without REDIS_URL");
+        }
+        redis
+    }
+
     /// Sends one request (made by `send`) and observes what it cost, on either backend: Redis
     /// round trips and connections from Redis's side, variable lookups from the backend. Under
     /// the test host, its own records must agree with what Redis saw, the instance must not have
@@ -259,18 +270,12 @@ impl TestApp {
     /// Whether the component's stderr says `needle`, waiting up to 10 s for it (the log may lag
     /// the response a little under a real Spin). Panics when the backend keeps no stderr.
     pub fn stderr_says(&self, needle: &str) -> bool {
-        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
-        loop {
-            let stderr = self.component_stderr().expect("the component's stderr (APP_LOG_DIR for an external app)");
-            if stderr.contains(needle) {
-                return true;
-            }
-            if std::time::Instant::now() > deadline {
-                eprintln!("the component's stderr does not say {needle:?}:\n{stderr}");
-                return false;
-            }
-            std::thread::sleep(std::time::Duration::from_millis(20));
+        let stderr = || self.component_stderr().expect("the component's stderr (APP_LOG_DIR for an external app)");
+        let said = eventually(Duration::from_secs(10), || stderr().contains(needle));
+        if !said {
+            eprintln!("the component's stderr does not say {needle:?}:\n{}", stderr());
         }
+        said
     }
 
     fn component_log(&self, stream: &str) -> Option<String> {
@@ -305,7 +310,7 @@ impl TestApp {
 /// Real Spin, seen with the counting provider (4.0.2 and 3.6.3 alike): each `variables::get` of a
 /// component variable asks once for every application variable its template names; and a request
 /// that opens a Redis connection also resolves every application variable once, to check the
-/// templated `allowed_outbound_hosts` (`tests/api/real_spin_facts.rs` pins both).
+/// templated `allowed_outbound_hosts` (`tests/api/running/real_spin_facts.rs` pins both).
 fn variable_gets_from_resolutions(resolved: &BTreeMap<String, u32>, opens: u64) -> u32 {
     let mut asked = resolved.clone();
     let manifest = manifest();
@@ -391,7 +396,8 @@ pub fn skip(reason: &str) {
     if std::env::var("REQUIRE_ALL").is_ok_and(|v| v == "1") {
         panic!("REQUIRE_ALL=1, and {test} cannot run here: {reason}");
     }
-    let _ = writeln!(std::io::stderr(), "SKIPPED: {test}: {reason}");
+    // One write of the whole line, so that no other output lands inside it.
+    let _ = std::io::stderr().write_all(format!("SKIPPED: {test}: {reason}\n").as_bytes());
 }
 
 /// Names, once per test process, what the tests run against: the test host, real Spin (with its
@@ -408,7 +414,7 @@ fn announce_backend() {
         } else {
             "the project's test host (tests/spin-test-host)".to_owned()
         };
-        let _ = writeln!(std::io::stderr(), "API tests run against {backend}");
+        let _ = std::io::stderr().write_all(format!("API tests run against {backend}\n").as_bytes());
     });
 }
 
@@ -440,6 +446,34 @@ pub fn walk_users(app: &TestApp, limit: u32) -> Vec<u64> {
     }
 }
 
+/// Whether `condition` holds within `deadline`, asked every 20 ms: for what happens a little
+/// after a response (a log line written, a key expired), instead of sleeping for a guessed time.
+/// Callers assert on the result and say what they waited for.
+pub fn eventually(deadline: Duration, mut condition: impl FnMut() -> bool) -> bool {
+    let until = Instant::now() + deadline;
+    loop {
+        if condition() {
+            return true;
+        }
+        if Instant::now() > until {
+            return false;
+        }
+        std::thread::sleep(Duration::from_millis(20));
+    }
+}
+
+/// A number no other test (or earlier run against a shared server) uses, for ids the API takes
+/// as integers: microseconds since 1970, made strictly increasing within the process, and below
+/// 2^53 so that every JSON reader keeps it exact.
+pub fn unique_number() -> u64 {
+    use std::sync::atomic::{AtomicU64, Ordering};
+    static LAST: AtomicU64 = AtomicU64::new(0);
+    let micros = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap().as_micros() as u64;
+    let next = |last: u64| Some(micros.max(last + 1));
+    let last = LAST.fetch_update(Ordering::Relaxed, Ordering::Relaxed, next).unwrap();
+    next(last).unwrap()
+}
+
 /// A name no other test (or earlier run against a shared server) uses.
 pub fn unique(prefix: &str) -> String {
     use std::sync::atomic::{AtomicU64, Ordering};
@@ -449,7 +483,8 @@ pub fn unique(prefix: &str) -> String {
 }
 
 /// The number of keys in the app's Redis database and a dump of their types and values, to prove
-/// that a rejected request wrote nothing. Uses SCAN, never KEYS.
+/// that a rejected request wrote nothing. Uses SCAN, never KEYS. Only for a database the test owns
+/// (`spawn_private`): on a shared one other tests write between two snapshots.
 pub fn redis_snapshot(conn: &mut redis::Connection) -> Vec<(String, String, String)> {
     let mut keys: Vec<String> = redis::cmd("SCAN").cursor_arg(0).clone().iter(conn).expect("SCAN").collect();
     keys.sort();

@@ -10,7 +10,7 @@ use std::time::Duration;
 use serde_json::json;
 use spin_test_host::RedisServer;
 
-use crate::helpers::{assert_no_secret, assert_problem, indexed_users, TestApp};
+use crate::helpers::{assert_no_secret, assert_problem, eventually, indexed_users, TestApp};
 
 fn app_for(redis_url: &str) -> Option<TestApp> {
     TestApp::spawn_private(&[("SPIN_VARIABLE_REDIS_ADDRESS", redis_url)])
@@ -86,10 +86,13 @@ fn a_crash_mid_load_leaves_no_half_applied_write() {
                 }
             });
         }
-        std::thread::sleep(Duration::from_millis(700));
+        // The crash must land while writes are in flight: wait for some to be acknowledged, then
+        // kill Redis, and keep the clients writing until they have seen it gone.
+        let written = eventually(Duration::from_secs(30), || acknowledged.lock().unwrap().len() >= 50);
         redis.stop(); // SIGKILL while the clients write
-        std::thread::sleep(Duration::from_millis(300));
+        let seen = eventually(Duration::from_secs(30), || statuses.lock().unwrap().contains(&503));
         stop.store(true, Ordering::Relaxed);
+        assert!(written && seen, "50 writes acknowledged ({written}), then the crash seen ({seen})");
     });
     let statuses = statuses.into_inner().unwrap();
     assert!(statuses.iter().all(|s| [201, 503].contains(s)), "only success or 503 while Redis dies: {statuses:?}");

@@ -2,9 +2,9 @@
 
 use serde_json::json;
 
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
-use crate::helpers::{assert_problem, TestApp};
+use crate::helpers::{assert_problem, eventually, TestApp};
 
 const TOKEN: &str = "s3cret-t0ken";
 
@@ -66,7 +66,7 @@ fn several_tokens_each_work_and_the_log_names_them_by_position() {
     for wrong in [list.as_str(), &format!("{new} {old}"), &format!("{new},{old}"), ",", "n3w-t0ken"] {
         assert_eq!(get_with(wrong, "rid-wrong"), 401, "{wrong:?}");
     }
-    let Some(log) = wait_for_log(&app, "rid-wrong") else { return };
+    let log = wait_for_log(&app, "rid-wrong");
     let token_of = |id: &str| -> serde_json::Value {
         let line = log.lines().find(|l| l.contains(&format!("\"{id}\""))).expect("a log line");
         serde_json::from_str::<serde_json::Value>(line).unwrap()["api_token"].clone()
@@ -80,15 +80,10 @@ fn several_tokens_each_work_and_the_log_names_them_by_position() {
 }
 
 /// The component's stdout once the line of request `id` is in it (it is written after the answer).
-fn wait_for_log(app: &TestApp, id: &str) -> Option<String> {
-    let deadline = Instant::now() + Duration::from_secs(10);
-    loop {
-        let log = app.component_stdout()?;
-        if log.contains(id) || Instant::now() > deadline {
-            return Some(log);
-        }
-        std::thread::sleep(Duration::from_millis(20));
-    }
+fn wait_for_log(app: &TestApp, id: &str) -> String {
+    let stdout = || app.component_stdout().expect("a private app has a component log");
+    assert!(eventually(Duration::from_secs(10), || stdout().contains(id)), "no log line of {id}:\n{}", stdout());
+    stdout()
 }
 
 /// A secret made from a file usually ends with a line break: it is trimmed, and it shifts no
@@ -112,10 +107,9 @@ fn a_line_break_inside_a_token_fails_closed() {
     }
     app.get("/get_user/1").assert(500, json!({ "error": "Erreur interne du serveur" }));
     assert_problem(&app.get("/healthz"), 500);
-    if let Some(log) = app.component_stderr() {
-        assert!(log.contains("`api_token` variable has a line break inside its value"), "{log}");
-        assert!(!log.contains("ab\ncd") && !log.contains("cd"), "the log shows the token: {log}");
-    }
+    assert!(app.stderr_says("`api_token` variable has a line break inside its value"));
+    let log = app.component_stderr().expect("a private app has a component log");
+    assert!(!log.contains("ab\ncd") && !log.contains("cd"), "the log shows the token: {log}");
 }
 
 /// A line break after the username never leaves the token empty (the old positional parser
@@ -141,8 +135,6 @@ fn malformed_tuning_makes_every_request_500_naming_the_setting() {
         assert_problem(&app.get("/healthz"), 500);
         app.post_json("/create_user", &json!({ "nom": "A", "prenom": "B" }))
             .assert(500, json!({ "error": "Erreur interne du serveur" }));
-        if let Some(log) = app.component_stderr() {
-            assert!(log.contains(named), "{tuning}: {log}");
-        }
+        assert!(app.stderr_says(named), "{tuning}");
     }
 }

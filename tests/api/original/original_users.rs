@@ -295,9 +295,9 @@ fn ids_past_ten_to_the_fourteen_are_exact() {
     // Both APIs take ids from the same counter.
     let ids = [
         create(&app, "A", "a"),
-        crate::users::create_user(&app, "B", "b")["id"].as_u64().unwrap(),
+        crate::v1::users::create_user(&app, "B", "b")["id"].as_u64().unwrap(),
         create(&app, "C", "c"),
-        crate::users::create_user(&app, "D", "d")["id"].as_u64().unwrap(),
+        crate::v1::users::create_user(&app, "D", "d")["id"].as_u64().unwrap(),
     ];
     assert_eq!(ids, [99_999_999_999_999, 100_000_000_000_000, 100_000_000_000_001, 100_000_000_000_002]);
     for (id, nom) in ids.iter().zip(["A", "B", "C", "D"]) {

@@ -94,6 +94,7 @@ fn soak() {
                 alive.lock().unwrap().extend(mine);
             });
         }
+        // A soak is a run of a set length: these sleeps are that time passing, not waits for an event.
         std::thread::sleep(Duration::from_secs((seconds / 5).max(1)));
         app.clear_host_records();
         rss_after_warmup = rss_kib();

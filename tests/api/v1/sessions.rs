@@ -5,9 +5,9 @@ use std::time::Duration;
 
 use serde_json::{json, Value};
 
-use crate::helpers::{assert_problem, redis_snapshot, unique, TestApp};
-use crate::token_storage::digest;
-use crate::users::create_user;
+use super::token_storage::digest;
+use super::users::create_user;
+use crate::helpers::{assert_problem, eventually, redis_snapshot, unique, TestApp};
 
 fn create_session(app: &TestApp, body: &Value) -> Value {
     let res = app.post_json("/v1/sessions", body);
@@ -74,7 +74,7 @@ fn ttl_default_and_bound_come_from_variables() {
 #[test]
 fn the_session_keys_expire_in_redis() {
     let app = TestApp::spawn();
-    let Some(mut redis) = app.redis() else { return };
+    let Some(mut redis) = app.redis_or_skip() else { return };
     let user = create_user(&app, "Doe", "John");
     let session = create_session(&app, &json!({ "user_id": user["id"], "ttl_seconds": 100 }));
     let digest = digest(session["id"].as_str().unwrap());
@@ -179,25 +179,27 @@ fn deleting_a_user_deletes_its_sessions() {
     assert_eq!(app.delete(&format!("/v1/users/{}", user["id"])).status, 204);
     assert_problem(&app.get(&format!("/v1/sessions/{id}")), 404);
     app.get(&format!("/get_session/{id}")).assert(404, json!({ "error": "Session introuvable ou expirée" }));
-    if let Some(mut redis) = app.redis() {
-        let exists: u32 = redis::cmd("EXISTS")
-            .arg(format!("hashed_session:{}", digest(id)))
-            .arg(format!("hashed_session_meta:{}", digest(id)))
-            .arg(format!("user_sessions:{}", user["id"]))
-            .query(&mut redis)
-            .unwrap();
-        assert_eq!(exists, 0);
-    }
+    // What the API shows is checked above; what is left in Redis needs a look inside.
+    let Some(mut redis) = app.redis_or_skip() else { return };
+    let exists: u32 = redis::cmd("EXISTS")
+        .arg(format!("hashed_session:{}", digest(id)))
+        .arg(format!("hashed_session_meta:{}", digest(id)))
+        .arg(format!("user_sessions:{}", user["id"]))
+        .query(&mut redis)
+        .unwrap();
+    assert_eq!(exists, 0);
 }
 
 #[test]
 fn expired_sessions_vanish_everywhere_and_leave_no_index_entries() {
     let app = TestApp::spawn();
-    let Some(mut redis) = app.redis() else { return };
+    let Some(mut redis) = app.redis_or_skip() else { return };
     let user = create_user(&app, "Doe", "John");
     let short = create_session(&app, &json!({ "user_id": user["id"], "ttl_seconds": 1 }));
     let long = create_session(&app, &json!({ "user_id": user["id"] }));
-    std::thread::sleep(Duration::from_millis(1300));
+    let short_key = format!("hashed_session:{}", digest(short["id"].as_str().unwrap()));
+    let expired = || redis::cmd("EXISTS").arg(&short_key).query::<u32>(&mut redis).unwrap() == 0;
+    assert!(eventually(Duration::from_secs(10), expired), "a session of one second still in Redis after 10 s");
     let index = format!("user_sessions:{}", user["id"]);
     assert_problem(&app.get(&format!("/v1/sessions/{}", short["id"].as_str().unwrap())), 404);
     let listed = app.get(&format!("/v1/users/{}/sessions", user["id"])).json();

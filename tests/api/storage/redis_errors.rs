@@ -12,12 +12,12 @@ use std::io::{Read, Write};
 use std::net::{TcpListener, TcpStream};
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use serde_json::{json, Value};
 use spin_test_host::RedisServer;
 
-use crate::helpers::{assert_no_secret, assert_problem, redis_snapshot, TestApp, TestResponse};
+use crate::helpers::{assert_no_secret, assert_problem, eventually, redis_snapshot, TestApp, TestResponse};
 
 fn app_for(redis_url: &str, extra: &[(&str, &str)]) -> Option<TestApp> {
     let mut env = vec![("SPIN_VARIABLE_REDIS_ADDRESS", redis_url)];
@@ -54,14 +54,9 @@ fn stderr_with(app: &TestApp, needle: &str) -> String {
 
 /// The component's stderr log once `done` holds of it, or after five seconds.
 fn stderr_until(app: &TestApp, done: impl Fn(&str) -> bool) -> String {
-    let deadline = Instant::now() + Duration::from_secs(5);
-    loop {
-        let log = app.component_stderr().expect("a private app has a component log");
-        if done(&log) || Instant::now() > deadline {
-            return log;
-        }
-        std::thread::sleep(Duration::from_millis(50));
-    }
+    let log = || app.component_stderr().expect("a private app has a component log");
+    eventually(Duration::from_secs(5), || done(&log()));
+    log()
 }
 
 /// What a test writes and reads, by path: a user and a session of each API, and the writes that
@@ -141,16 +136,13 @@ fn a_read_only_replica_serves_reads_and_answers_writes_with_503() {
 /// Waits until the replica has loaded its primary's data.
 fn wait_for_sync(replica: &RedisServer) {
     let mut conn = redis::Client::open(replica.url()).unwrap().get_connection().unwrap();
-    let deadline = Instant::now() + Duration::from_secs(20);
-    loop {
-        let info: String = redis::cmd("INFO").arg("replication").query(&mut conn).unwrap();
-        let synced = info.contains("master_link_status:up");
-        if synced && redis::cmd("EXISTS").arg("user:1").query::<u32>(&mut conn).unwrap() == 1 {
-            return;
-        }
-        assert!(Instant::now() < deadline, "the replica never synced:\n{info}");
-        std::thread::sleep(Duration::from_millis(50));
-    }
+    let mut info = String::new();
+    let synced = eventually(Duration::from_secs(20), || {
+        info = redis::cmd("INFO").arg("replication").query(&mut conn).unwrap();
+        info.contains("master_link_status:up")
+            && redis::cmd("EXISTS").arg("user:1").query::<u32>(&mut conn).unwrap() == 1
+    });
+    assert!(synced, "the replica never synced:\n{info}");
 }
 
 #[test]

@@ -1,12 +1,12 @@
 //! `X-Request-Id` on every response, and the access log: one JSON line per request on the
 //! component's stdout, naming route templates and never a secret.
 
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use serde_json::{json, Value};
 use spin_test_host::RedisServer;
 
-use crate::helpers::{skip, unique, TestApp, TestResponse};
+use crate::helpers::{eventually, skip, unique, TestApp, TestResponse};
 
 /// Whether `id` looks like an id the service made up: 128 bits as 32 lowercase hex digits.
 fn is_fresh_id(id: &str) -> bool {
@@ -23,27 +23,24 @@ fn send_with_id(app: &TestApp, request: reqwest::blocking::RequestBuilder) -> (T
 
 /// The log lines whose request id is `id`, parsed. The log may lag the response a little under a
 /// real Spin, so this waits (up to 10 s) for at least one.
-fn log_lines(app: &TestApp, id: &str) -> Option<Vec<Value>> {
-    let deadline = Instant::now() + Duration::from_secs(10);
-    loop {
-        let stdout = app.component_stdout()?;
-        let lines: Vec<Value> = stdout
+fn log_lines(app: &TestApp, id: &str) -> Vec<Value> {
+    let lines = || -> Vec<Value> {
+        let stdout = app.component_stdout().expect("the component's stdout");
+        stdout
             .lines()
             .filter(|line| line.contains(id))
             .map(|line| serde_json::from_str(line).unwrap_or_else(|e| panic!("not a JSON line ({e}): {line}")))
-            .collect();
-        if !lines.is_empty() || Instant::now() > deadline {
-            return Some(lines);
-        }
-        std::thread::sleep(Duration::from_millis(20));
-    }
+            .collect()
+    };
+    eventually(Duration::from_secs(10), || !lines().is_empty());
+    lines()
 }
 
 /// The one log line of request `id`, checked for the fields every line has, without its time and
 /// duration (which vary).
 #[track_caller]
 fn log_line(app: &TestApp, id: &str) -> Value {
-    let lines = log_lines(app, id).expect("the component's stdout");
+    let lines = log_lines(app, id);
     let [line] = &lines[..] else { panic!("expected one line for {id}, found {lines:?}") };
     let mut line = line.as_object().expect("an object").clone();
     let time = line.remove("time").expect("time");
@@ -269,5 +266,7 @@ fn no_secret_reaches_a_log() {
         assert!(!stdout.contains("LOGCHECK") && !stderr.contains("LOGCHECK"));
     }
     // Every request was logged once: 1 + 1 + the list above + the refused one.
-    assert_eq!(app.component_stdout().unwrap().lines().count(), 2 + sent + 1);
+    let logged = || app.component_stdout().unwrap().lines().count();
+    eventually(Duration::from_secs(10), || logged() == 2 + sent + 1);
+    assert_eq!(logged(), 2 + sent + 1);
 }

@@ -1,0 +1,6 @@
+mod access;
+mod bodies;
+mod hostile_input;
+mod methods;
+mod reply;
+mod request_log;

@@ -1,0 +1,3 @@
+mod benchmark;
+mod properties;
+mod soak;

@@ -1,0 +1,2 @@
+mod original_sessions;
+mod original_users;

@@ -1,0 +1,4 @@
+mod deploy;
+mod openapi;
+mod operations;
+mod real_spin_facts;

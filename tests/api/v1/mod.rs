@@ -1,0 +1,4 @@
+mod idempotency;
+mod sessions;
+pub mod token_storage;
+pub mod users;
