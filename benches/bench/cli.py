@@ -50,7 +50,6 @@ from .parts import Parts
 from .system import log
 
 
-
 def main():
     mode = sys.argv[1] if len(sys.argv) > 1 else "all"
     if mode not in ("all", "ratios", "capacity", "parts") or len(sys.argv) > 2:

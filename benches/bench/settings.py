@@ -8,7 +8,7 @@ BENCHES = Path(__file__).resolve().parent.parent
 ROOT = BENCHES.parent
 PROBE_DIR = BENCHES / "probe"
 NAIVE_DIR = BENCHES / "naive"
-# Where our machines keep their Spin CLIs, relative to the repository (see spin_bin).
+# Where our machines keep their Spin CLIs, relative to the repository (see spin.spin_bin).
 SHARED_SPIN_INSTALL = ROOT.parent / "shared" / "spin" / "install"
 
 DURATION = int(os.environ.get("BENCH_DURATION", "3"))

@@ -72,7 +72,6 @@ def selected(eps):
     return chosen
 
 
-
 def probe_header(commands):
     """The probe's `probe-command` header (see probe/src/lib.rs): `:GET :user%3A1;...`."""
     return ";".join(" ".join(":" + urllib.parse.quote(a, safe="") for a in cmd) for cmd in commands)
