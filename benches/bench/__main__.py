@@ -1,0 +1,7 @@
+"""`python3 -m bench` from benches/: the same as `benches/run`."""
+
+import sys
+
+from .cli import main
+
+sys.exit(main())

@@ -1,0 +1,158 @@
+"""What a run prints: the tables of `benches/run` (service vs probe, service vs naive peer, Redis
+cost per request) and of `benches/run parts`, from the medians of the rounds."""
+
+import os
+import statistics
+import subprocess
+import time
+
+from .settings import CONNECTIONS, DURATION, ROOT, ROUNDS, SIZE_GOAL, THREADS
+
+
+def median(xs):
+    """The median, or NaN for a side that never ran (so a table prints `nan`, not a crash)."""
+    return statistics.median(xs) if xs else float("nan")
+
+
+def describe_source():
+    """Which service was measured, for the line under a table's title: the commit it was built
+    from, and whether the files that go into the build had uncommitted changes."""
+    if os.environ.get("SERVICE_WASM"):
+        return f"wasm {os.environ['SERVICE_WASM']}"
+    rev = subprocess.run(["git", "-C", str(ROOT), "rev-parse", "--short", "HEAD"], capture_output=True, text=True).stdout.strip()
+    dirty = subprocess.run(["git", "-C", str(ROOT), "status", "--porcelain", "--", "src", "Cargo.toml", "Cargo.lock", "spin.toml"],
+                           capture_output=True, text=True).stdout
+    changed = sorted({line[3:].split("/")[0] for line in dirty.splitlines()})
+    return f"built from commit {rev}" + (f" plus uncommitted changes ({', '.join(changed)})" if dirty else "")
+
+
+def print_benchmark(bench):
+    print()
+    print(f"user-session-service benchmarks, {time.strftime('%Y-%m-%d %H:%M UTC', time.gmtime())}")
+    print(f"  {bench.spin_version}; service {describe_source()}")
+    print(f"  wrk -t{THREADS} -c{CONNECTIONS} -d{DURATION}s, {ROUNDS} interleaved rounds, medians; "
+          f"{os.cpu_count()} CPUs, load average at the end {os.getloadavg()[0]:.2f}")
+    size = bench.service_wasm.stat().st_size
+    print(f"  release wasm: {size:,} bytes ({size / 1000:.0f} kB) vs goal {SIZE_GOAL / 1000:.0f} kB: "
+          f"{'ok' if size <= SIZE_GOAL else 'MISSED'}"
+          + (f"  (probe: {bench.probe_wasm.stat().st_size:,} bytes)" if bench.with_probe else ""))
+    if bench.with_probe:
+        print_ratios(bench)
+        print_naive(bench)
+    if bench.mode in ("all", "capacity"):
+        print_capacity(bench)
+
+
+def print_ratios(bench):
+    get_user = next((median([x.rate for x in row.service]) for row in bench.rows if row.ep.capture == "get_user"), None)
+    print()
+    print("Service vs floor probe (req/s; ratio = service / probe)")
+    head = f"{'endpoint':<34} {'service':>9} {'probe':>9} {'ratio':>6}  {'per round':<{ROUNDS * 5}} goal"
+    print(head)
+    print("-" * (len(head) + 40))
+    for row in bench.rows:
+        ep, service, probe = row.ep, row.service, row.probe
+        s, p = median([x.rate for x in service]), median([x.rate for x in probe])
+        per_round = " ".join(f"{a.rate / b.rate:.2f}" for a, b in zip(service, probe))
+        if ep.goal == "list":
+            ratio = s / get_user if get_user else float("nan")
+            goal = f"≥ 0.29× get_user: {ratio:.2f}× {'ok' if ratio >= 0.29 else 'MISSED'}"
+        else:
+            floor = "answer-at-once probe" if ep.expect_error else "probe"
+            goal = f"≥ 0.95× {floor}: {'ok' if s / p >= 0.95 else 'MISSED by %.0f%%' % ((0.95 - s / p) * 100)}"
+        warn = " (!)" if getattr(ep, "warned", False) else ""
+        print(f"{ep.name:<34} {s:>9.0f} {p:>9.0f} {s / p:>6.2f}  {per_round:<{ROUNDS * 5}} {goal}{warn}")
+    print("(!) = a run logged a WARNING above.  Probe for 404/405: /now, which answers at once.")
+
+
+def print_naive(bench):
+    """Issue 13's goals: the original endpoints against the naive Spin port of them, and the
+    404 against the probe that answers at once, from the same rounds as the table above."""
+    rows = [row for row in bench.rows if row.ep.naive or row.ep.capture == "not_found"]
+    if not rows:
+        return
+    print()
+    print("Service vs naive Spin port of the original endpoints (req/s; ratio = service / peer)")
+    head = f"{'endpoint':<34} {'service':>9} {'peer':>9} {'ratio':>6}  {'per round':<{ROUNDS * 5}} goal"
+    print(head)
+    print("-" * (len(head) + 40))
+    for row in rows:
+        ep = row.ep
+        peer = row.naive if ep.naive else row.probe
+        s, p = median([x.rate for x in row.service]), median([x.rate for x in peer])
+        per_round = " ".join(f"{a.rate / b.rate:.2f}" for a, b in zip(row.service, peer))
+        if ep.naive == "shown":
+            goal = "no goal (the peer reads or writes several keys, as Flask did)"
+        else:
+            want, floor = (0.95, "naive peer") if ep.naive else (0.9, "answer-at-once probe")
+            verdict = "MET" if s / p >= want else "MISSED by %.0f%%" % ((want - s / p) * 100)
+            goal = f"≥ {want:.2f}× {floor}: {verdict}"
+        warn = " (!)" if getattr(ep, "warned", False) else ""
+        print(f"{ep.name:<34} {s:>9.0f} {p:>9.0f} {s / p:>6.2f}  {per_round:<{ROUNDS * 5}} {goal}{warn}")
+    print("peer: benches/naive (SDK router, one variables::get, the Flask service's commands); for the")
+    print("  404, the probe's /now. Where a goal is missed, `benches/run parts` shows where the time goes.")
+
+
+def print_capacity(bench):
+    print()
+    print("Redis cost per HTTP request, service only (medians of the service runs)")
+    head = (f"{'endpoint':<34} {'cmds/req':>8} {'cmd µs':>7} {'inner µs':>8} {'cpu µs':>7} "
+            f"{'req/s per Redis core':>21}")
+    print(head)
+    print(f"{'':<34} {'':>8} {'':>7} {'(incl.)':>8} {'':>7} {'by cmd µs':>10} {'by cpu µs':>10}")
+    print("-" * len(head))
+    for row in bench.rows:
+        ep, costs = row.ep, row.costs
+        calls = median([c["calls"] for c in costs])
+        cmd = median([c["cmd_us"] for c in costs])
+        inner = median([c["inner_us"] for c in costs])
+        cpu = median([c["cpu_us"] for c in costs])
+        by_cmd = f"{1e6 / cmd:>10,.0f}" if cmd > 0 else f"{'-':>10}"
+        by_cpu = f"{1e6 / cpu:>10,.0f}" if cpu > 0 else f"{'-':>10}"
+        print(f"{ep.name:<34} {calls:>8.2f} {cmd:>7.1f} {inner:>8.1f} {cpu:>7.1f} {by_cmd} {by_cpu}")
+    print("cmd µs: Σ usec of the commands the service sends (EVALSHA counts its script's inner commands),")
+    print("  from INFO commandstats after CONFIG RESETSTAT, ÷ requests served. inner µs: the script-inner")
+    print("  commands' own usec, already inside cmd µs, shown only as a check. cpu µs: redis-server's whole")
+    print("  CPU time (INFO cpu: user+sys, incl. accepting one connection per request) ÷ requests.")
+
+
+def print_parts(parts):
+    print()
+    print(f"user-session-service: Spin CPU per request by part, {time.strftime('%Y-%m-%d %H:%M UTC', time.gmtime())}")
+    print(f"  {parts.spin_version}; service {describe_source()}")
+    print(f"  wrk -t1 -c1 -d{DURATION}s per app and request, {ROUNDS} interleaved rounds, medians; "
+          f"{os.cpu_count()} CPUs, load average at the end {os.getloadavg()[0]:.2f}")
+    print()
+    pr = max(ROUNDS * 5, len("part per round"))
+    width = 7 + 1 + 7 + 2 + pr
+    print(f"{'':<34}" + "".join(f" {name:<{width}}" for _, name in parts.KINDS))
+    print(f"{'build':<34}" + f" {'µs/req':>7} {'part':>7}  {'part per round':<{pr}}" * len(parts.KINDS))
+    print("-" * (34 + (width + 1) * len(parts.KINDS)))
+    base = parts.us[parts.apps[0].label]
+    sums = {kind: 0.0 for kind, _ in parts.KINDS}
+    for i, a in enumerate(parts.apps):
+        line = f"{a.label:<34}"
+        for kind, _ in parts.KINDS:
+            got = parts.us[a.label][kind]
+            if 1 <= i <= len(parts.parts):
+                diffs = [b - v for b, v in zip(base[kind], got)]
+                sums[kind] += median(diffs)
+                per_round = " ".join(f"{d:>4.0f}" for d in diffs)
+                line += f" {median(got):>7.0f} {median(diffs):>7.1f}  {per_round:<{pr}}"
+            else:
+                line += f" {median(got):>7.0f} {'':>7}  {'':<{pr}}"
+        print(line)
+        if i == len(parts.parts):
+            print(f"{'sum of the parts':<34}" + "".join(
+                f" {'':>7} {sums[kind]:>7.1f}  {'':<{pr}}" for kind, _ in parts.KINDS))
+    naive, probe = parts.us[parts.apps[-2].label], parts.us[parts.apps[-1].label]
+    print(f"{'service - naive peer':<34}" + "".join(
+        f" {'':>7} {median([b - v for b, v in zip(base[kind], naive[kind])]):>7.1f}  {'':<{pr}}"
+        for kind, _ in parts.KINDS))
+    print(f"{'service - probe':<34}" + "".join(
+        f" {'':>7} {median([b - v for b, v in zip(base[kind], probe[kind])]):>7.1f}  {'':<{pr}}"
+        for kind, _ in parts.KINDS))
+    print("µs/req: CPU time (utime+stime) of `spin up` and its trigger process ÷ requests served.")
+    print("part: what leaving that part out saved, median of the rounds' paired differences from the")
+    print("  full service (its spread shows the noise). api_token set; the naive peer and the probe check")
+    print("  no token. The 404 reads no variable and checks no token, so those rows measure noise there.")

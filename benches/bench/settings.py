@@ -1,0 +1,22 @@
+"""Where things are, and the run's settings from the environment (see `benches/run --help`)."""
+
+import os
+from pathlib import Path
+
+# This file is benches/bench/settings.py.
+BENCHES = Path(__file__).resolve().parent.parent
+ROOT = BENCHES.parent
+PROBE_DIR = BENCHES / "probe"
+NAIVE_DIR = BENCHES / "naive"
+# Where our machines keep their Spin CLIs, relative to the repository (see spin.spin_bin).
+SHARED_SPIN_INSTALL = ROOT.parent / "shared" / "spin" / "install"
+
+DURATION = int(os.environ.get("BENCH_DURATION", "3"))
+ROUNDS = int(os.environ.get("BENCH_ROUNDS", "5"))
+THREADS = int(os.environ.get("BENCH_THREADS", "2"))
+CONNECTIONS = int(os.environ.get("BENCH_CONNECTIONS", "16"))
+ONLY = [s for s in os.environ.get("BENCH_ENDPOINTS", "").split(",") if s]
+
+LIST_USERS = 1000          # users in the database while list_users and the reads run
+SIZE_GOAL = 400_000        # bytes: the release wasm's size goal (400 kB)
+PLACEHOLDER = "__BENCH_V__"  # the per-request value in a wrk request (an id or a session token)

@@ -1,0 +1,102 @@
+"""Spin for the benchmark: finding the CLI, building a component, and serving a manifest with
+`spin up` on a free port, its Redis address given as a Spin variable."""
+
+import http.client
+import os
+import re
+import shutil
+import subprocess
+import time
+import tomllib
+from pathlib import Path
+
+from .settings import SHARED_SPIN_INSTALL
+from .system import free_port
+
+
+def spin_bin():
+    """SPIN_BIN, else Spin 4.0.2 from `../shared/spin/install` beside the repository (where our
+    machines keep their Spin CLIs), else `spin` on the PATH."""
+    if os.environ.get("SPIN_BIN"):
+        return os.environ["SPIN_BIN"]
+    if SHARED_SPIN_INSTALL.exists():
+        return subprocess.run([str(SHARED_SPIN_INSTALL), "4.0.2"], check=True, capture_output=True, text=True).stdout.strip()
+    if shutil.which("spin"):
+        return shutil.which("spin")
+    raise RuntimeError("no Spin CLI: set SPIN_BIN=/path/to/spin (https://spinframework.dev/install)")
+
+
+def cargo_build(directory, *args, env=None):
+    """`cargo build --target wasm32-wasip1 --release` of the crate in `directory` (a Spin component:
+    Spin turns the core module into a component when it loads it)."""
+    subprocess.run(["cargo", "build", "--target", "wasm32-wasip1", "--release", *args],
+                   cwd=directory, env=env, check=True)
+
+
+def manifest_with_absolute_source(manifest, workdir, name, wasm=None):
+    """A copy of a spin.toml whose component `source` is an absolute path (or `wasm`)."""
+    text = manifest.read_text()
+    sources = re.findall(r'^\s*source\s*=\s*"([^"]+)"', text, flags=re.M)
+    if len(sources) != 1:
+        raise RuntimeError(f"{manifest}: expected one component source, found {len(sources)}")
+    path = Path(wasm) if wasm else (manifest.parent / sources[0])
+    text = re.sub(r'^(\s*source\s*=\s*)"[^"]+"', lambda m: f'{m.group(1)}"{path.resolve()}"', text, flags=re.M)
+    out = workdir / name / "spin.toml"
+    out.parent.mkdir()
+    out.write_text(text)
+    return out, path.resolve()
+
+
+class SpinApp:
+    """`spin up` of one manifest on a free port, with its Redis address as a Spin variable."""
+
+    def __init__(self, spin, manifest, redis, name, variables=None):
+        self.port = free_port()
+        self.name = name
+        self.log = open(manifest.parent / "spin-up.log", "w")
+        env = dict(os.environ, SPIN_VARIABLE_REDIS_ADDRESS=redis.url)
+        env.update({f"SPIN_VARIABLE_{k.upper()}": v for k, v in (variables or {}).items()})
+        self.proc = subprocess.Popen(
+            [spin, "up", "-f", str(manifest), "--listen", f"127.0.0.1:{self.port}"],
+            cwd=manifest.parent, env=env, stdout=self.log, stderr=subprocess.STDOUT)
+        deadline = time.time() + 120
+        while True:
+            try:
+                self.request("GET", "/__bench_ready__")
+                return
+            except OSError:
+                if self.proc.poll() is not None or time.time() > deadline:
+                    raise RuntimeError(f"spin up of {name} did not start: see {self.log.name}")
+                time.sleep(0.2)
+
+    @property
+    def url(self):
+        return f"http://127.0.0.1:{self.port}"
+
+    def request(self, method, path, body=None, headers=None):
+        conn = http.client.HTTPConnection("127.0.0.1", self.port, timeout=30)
+        try:
+            conn.request(method, path, body=body, headers=headers or {})
+            resp = conn.getresponse()
+            return resp.status, resp.read()
+        finally:
+            conn.close()
+
+    def stop(self):
+        self.proc.terminate()
+        try:
+            self.proc.wait(10)
+        except subprocess.TimeoutExpired:
+            self.proc.kill()
+        self.log.close()
+
+
+def component_variables(manifest, overrides):
+    """What Spin hands the component for each of its variables: the `[component.*.variables]`
+    templates rendered from the application variables' defaults and `overrides`."""
+    doc = tomllib.loads(manifest.read_text())
+    values = {name: str(spec.get("default", "")) for name, spec in doc.get("variables", {}).items()}
+    values.update(overrides)
+    (component,) = doc["component"].values()
+    return {name: re.sub(r"\{\{\s*(\w+)\s*\}\}", lambda m: values[m.group(1)], template)
+            for name, template in component.get("variables", {}).items()}

@@ -1,0 +1,41 @@
+"""What the run needs from the machine: progress messages, free loopback ports, and the CPU time
+of a process tree (for `parts`)."""
+
+import os
+import socket
+import sys
+import time
+from pathlib import Path
+
+
+def log(msg):
+    print(f"[bench {time.strftime('%H:%M:%S')}] {msg}", file=sys.stderr, flush=True)
+
+
+def free_port():
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+CLOCK_TICKS = os.sysconf("SC_CLK_TCK")
+
+
+def cpu_seconds_of_tree(pid):
+    """utime + stime of a process and of every process below it (`spin up` runs its trigger as a
+    child process), from /proc/<pid>/stat."""
+    procs = {}
+    for entry in os.listdir("/proc"):
+        if not entry.isdigit():
+            continue
+        try:
+            fields = Path(f"/proc/{entry}/stat").read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            continue  # gone meanwhile
+        procs[int(entry)] = (int(fields[1]), int(fields[11]) + int(fields[12]))
+    total, todo = 0, [pid]
+    while todo:
+        p = todo.pop()
+        total += procs.get(p, (0, 0))[1]
+        todo += [child for child, (parent, _) in procs.items() if parent == p]
+    return total / CLOCK_TICKS
