@@ -11,7 +11,7 @@ use spin_sdk::http::Response;
 
 use crate::config::ConfigError;
 use crate::store::{RedisErrorKind, StoreError};
-use crate::{messages, response};
+use crate::{flask, messages, response};
 
 #[derive(Debug, thiserror::Error)]
 pub enum ApiError {
@@ -200,7 +200,7 @@ impl ApiError {
             _ => self.status(),
         };
         let mut res = match dialect {
-            Dialect::Original => response::flask(status, &serde_json::json!({ "error": messages::original(&self) })),
+            Dialect::Original => flask::response(status, &serde_json::json!({ "error": messages::original(&self) })),
             Dialect::Problem => {
                 let (title, detail) = messages::problem(&self);
                 response::problem(status, title, &detail)

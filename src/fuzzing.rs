@@ -1,11 +1,11 @@
 //! The entry point of `cargo fuzz` (see `fuzz/`): the pure request handling, natively, without Spin
-//! or Redis. Inputs stay within the limits' floors, so no Spin variable is ever read (there is no
-//! Spin host natively).
+//! or Redis, with the default settings (natively there is no Spin host to read variables from).
 
 use spin_sdk::http::{Method, Request};
 
 use crate::config::Config;
-use crate::{json, request, response, users};
+use crate::domain::UserId;
+use crate::{flask, json, request, users};
 
 /// Splits the input into a header value, a path segment and a body, runs every parser over them,
 /// and checks what must always hold. Panics on a violation.
@@ -13,7 +13,7 @@ pub fn request_handling(data: &[u8]) {
     if data.len() > 4096 {
         return;
     }
-    // Every setting empty: no limit can be read, so any input beyond a floor is an error, not a panic.
+    // The default settings, as `tuning` left empty gives them.
     let config = Config::default();
     let mut parts = data.splitn(3, |b| *b == 0);
     let header = String::from_utf8_lossy(parts.next().unwrap_or_default()).into_owned();
@@ -26,7 +26,7 @@ pub fn request_handling(data: &[u8]) {
         let lenient: serde_json::Value =
             serde_json::from_slice(&body).expect("serde_json accepts what strict parsing accepts");
         assert_eq!(value, lenient);
-        let encoded = response::flask_json(&value);
+        let encoded = flask::flask_json(&value);
         assert!(encoded.is_ascii());
         let decoded: serde_json::Value = serde_json::from_slice(&encoded).expect("flask_json writes JSON");
         assert_eq!(decoded, value);
@@ -34,14 +34,12 @@ pub fn request_handling(data: &[u8]) {
     }
 
     // Ids and path segments: a parsed user id prints back as the same text.
-    if let Some(id) = request::user_id(&segment) {
+    if let Some(id) = UserId::parse(&segment) {
         assert_eq!(id.to_string(), segment);
-        assert!(id >= 1);
+        assert!(id.get() >= 1);
     }
-    if let Some(decoded) = request::path_segment(&segment) {
-        if decoded.len() <= 64 {
-            let _ = request::session_id_acceptable(&config, &decoded);
-        }
+    if let Some(id) = request::session_id(&config, &segment) {
+        assert!(!id.as_str().is_empty() && !id.as_str().chars().any(char::is_control));
     }
     let _ = users::decode_cursor(&segment);
 

@@ -15,14 +15,19 @@ use crate::routing::Context;
 
 use crate::clock;
 use crate::config::Config;
+use crate::domain::{Name, SessionId, Ttl, UserId};
 use crate::error::{ApiError, Missing};
+use crate::flask::{self, FlaskUser};
 use crate::messages;
-use crate::request::{self, Name};
-use crate::response::{self, FlaskUser};
+use crate::request;
+use crate::response;
 use crate::store::{self, Precondition, WriteOutcome};
 
 /// How long a session created through `/create_session` lives, as in the original.
-const SESSION_TTL_SECONDS: u64 = 3600;
+const SESSION_TTL: Ttl = match Ttl::from_seconds(3600) {
+    Some(ttl) => ttl,
+    None => panic!("an hour is a TTL"),
+};
 
 /// The body of `/create_user`. Other fields are ignored, as Flask ignored them.
 #[derive(Deserialize)]
@@ -55,15 +60,15 @@ impl NewUser {
             return Err(ApiError::NamesRequired);
         };
         Ok(NewUser {
-            nom: Name::parse(config, "nom", nom.to_owned())?,
-            prenom: Name::parse(config, "prenom", prenom.to_owned())?,
+            nom: request::name(config, "nom", nom.to_owned())?,
+            prenom: request::name(config, "prenom", prenom.to_owned())?,
         })
     }
 }
 
 /// `POST /create_session`, parsed: the client's session id and the data as it will be stored.
 struct NewSession {
-    session_id: String,
+    session_id: SessionId,
     data: String,
 }
 
@@ -76,9 +81,7 @@ impl NewSession {
             Some(Value::Number(n)) if n.is_i64() || n.is_u64() => n.to_string(),
             _ => return Err(ApiError::SessionIdMissing),
         };
-        if !request::session_id_acceptable(config, &session_id)? {
-            return Err(ApiError::SessionIdInvalid);
-        }
+        let session_id = SessionId::parse(config, session_id).ok_or(ApiError::SessionIdInvalid)?;
         let data = request::session_data(config, &body.data.unwrap_or_else(|| json!({})))?;
         Ok(NewSession { session_id, data })
     }
@@ -88,28 +91,25 @@ impl NewSession {
 pub fn create_user(cx: &Context) -> Result<Response, ApiError> {
     let (req, config) = (cx.req, cx.config);
     let new = NewUser::parse(req, config)?;
-    let created =
-        cx.store()?.create_user(new.nom.as_str(), new.prenom.as_str(), &clock::now())?.ok_or(ApiError::NoUserIdLeft)?;
-    Ok(response::flask(201, &json!({ "message": messages::USER_CREATED, "user_id": created.user()?.id })))
+    let created = cx.store()?.create_user(&new.nom, &new.prenom, &clock::now())?.ok_or(ApiError::NoUserIdLeft)?;
+    Ok(flask::response(201, &json!({ "message": messages::USER_CREATED, "user_id": created.user()?.id })))
 }
 
 /// `GET /get_user/<id>` → `200 {"id", "nom", "prenom"}`, as stored (`ShownUser`). A record that
 /// is not a JSON object is a 500 whose log line names its key.
 pub fn get_user(cx: &Context) -> Result<Response, ApiError> {
-    let param = cx.param("id");
-    let id = user_id_param(param)?;
+    let id = user_id_param(cx.param("id"))?;
     let record = cx.store()?.get_user(id)?.ok_or(ApiError::NotFound(Missing::User(None)))?;
     let user = ShownUser::read(record.bytes())
-        .ok_or_else(|| ApiError::Internal(format!("{} is not a JSON object", store::user_key(id))))?;
-    Ok(response::flask(200, &user))
+        .ok_or_else(|| ApiError::Internal(format!("{} is not a JSON object", store::user_key(id.get()))))?;
+    Ok(flask::response(200, &user))
 }
 
 /// `DELETE /delete_user/<id>` → `200 {"message"}`.
 pub fn delete_user(cx: &Context) -> Result<Response, ApiError> {
-    let param = cx.param("id");
-    let id = user_id_param(param)?;
+    let id = user_id_param(cx.param("id"))?;
     match cx.store()?.delete_user(id, &Precondition::None)? {
-        WriteOutcome::Done(()) => Ok(response::flask(200, &json!({ "message": messages::USER_DELETED }))),
+        WriteOutcome::Done(()) => Ok(flask::response(200, &json!({ "message": messages::USER_DELETED }))),
         WriteOutcome::Missing | WriteOutcome::PreconditionFailed => Err(ApiError::NotFound(Missing::User(None))),
     }
 }
@@ -123,7 +123,7 @@ pub fn list_users(cx: &Context) -> Result<Response, ApiError> {
     let store = cx.store()?;
     let records = store.all_user_records()?;
     let body = match records.iter().map(|record| ShownUser::read(record)).collect::<Option<Vec<_>>>() {
-        Some(users) => response::flask_user_list(users.iter().map(ShownUser::listed)),
+        Some(users) => flask::flask_user_list(users.iter().map(ShownUser::listed)),
         // The log line names the record's key, which the listing above does not carry: list again
         // with the ids (a second round trip, paid only while such a record is indexed).
         None => {
@@ -138,7 +138,7 @@ pub fn list_users(cx: &Context) -> Result<Response, ApiError> {
                     user
                 })
                 .collect();
-            response::flask_user_list(users.iter().map(ShownUser::listed))
+            flask::flask_user_list(users.iter().map(ShownUser::listed))
         }
     };
     Ok(response::with_body(200, "application/json", body))
@@ -148,23 +148,18 @@ pub fn list_users(cx: &Context) -> Result<Response, ApiError> {
 pub fn create_session(cx: &Context) -> Result<Response, ApiError> {
     let (req, config) = (cx.req, cx.config);
     let new = NewSession::parse(req, config)?;
-    cx.store()?.put_session_data(&new.session_id, &new.data, SESSION_TTL_SECONDS)?;
-    Ok(response::flask(201, &json!({ "message": messages::SESSION_STORED })))
+    cx.store()?.put_session_data(&new.session_id, &new.data, SESSION_TTL)?;
+    Ok(flask::response(201, &json!({ "message": messages::SESSION_STORED })))
 }
 
 /// `GET /get_session/<session_id>` → `200` and the stored `data`.
 pub fn get_session(cx: &Context) -> Result<Response, ApiError> {
-    let config = cx.config;
-    let param = cx.param("session_id");
     let not_found = || ApiError::NotFound(Missing::Session);
-    let session_id = request::path_segment(param).ok_or_else(not_found)?;
-    if !request::session_id_acceptable(config, &session_id)? {
-        return Err(not_found());
-    }
+    let session_id = request::session_id(cx.config, cx.param("session_id")).ok_or_else(not_found)?;
     let stored = cx.store()?.get_session_data(&session_id)?.ok_or_else(not_found)?;
     let data: Value = serde_json::from_slice(&stored)
         .map_err(|e| ApiError::Internal(format!("stored session data is not JSON: {e}")))?;
-    Ok(response::flask(200, &data))
+    Ok(flask::response(200, &data))
 }
 
 /// A field that holds a non-empty string.
@@ -173,8 +168,8 @@ fn non_empty_str(field: &Option<Value>) -> Option<&str> {
 }
 
 /// The original routes only matched integer ids, so anything else is "not found".
-fn user_id_param(param: &str) -> Result<u64, ApiError> {
-    request::user_id(param).ok_or(ApiError::NotFound(Missing::User(None)))
+fn user_id_param(param: &str) -> Result<UserId, ApiError> {
+    UserId::parse(param).ok_or(ApiError::NotFound(Missing::User(None)))
 }
 
 /// A user as the original service showed it: exactly `id`, `nom` and `prenom` (in this order:

@@ -7,6 +7,7 @@ use serde_json::{Map, Value};
 use spin_sdk::http::Request;
 
 use crate::config::{self, Config};
+use crate::domain::{Name, NameProblem, SessionId};
 use crate::error::{ApiError, FieldProblem, HeaderProblem, TooLarge};
 use crate::json;
 use crate::store::Precondition;
@@ -89,33 +90,16 @@ pub fn if_match(req: &Request) -> Precondition {
     Precondition::OneOf(tags)
 }
 
-/// A `nom` or `prenom` as the service stores it: no control characters, at most `max_name_chars`
-/// characters. Only `Name::parse` makes one, so a handler that holds a `Name` holds a valid name.
-#[derive(Debug)]
-pub struct Name(String);
-
-impl Name {
-    /// Checks a name's content: 422 (400 on the original endpoints) naming the field when it is not
-    /// acceptable. (Whether a value
-    /// is a string at all, and whether it may be blank, is each API's own rule.)
-    pub fn parse(config: &Config, field: &'static str, name: String) -> Result<Name, ApiError> {
-        let invalid = |problem| Err(ApiError::InvalidField { field, problem });
-        if name.chars().any(char::is_control) {
-            return invalid(FieldProblem::ControlCharacters);
-        }
-        match config::MAX_NAME_CHARS.check(config, name.chars().count() as u64) {
-            Ok(()) => Ok(Name(name)),
-            Err(limit) => invalid(FieldProblem::TooLong(limit)),
-        }
-    }
-
-    pub fn as_str(&self) -> &str {
-        &self.0
-    }
-
-    pub fn into_string(self) -> String {
-        self.0
-    }
+/// A `nom` or `prenom` field's text as a `Name`: 422 (400 on the original endpoints) naming the
+/// field when it is not acceptable.
+pub fn name(config: &Config, field: &'static str, text: String) -> Result<Name, ApiError> {
+    Name::parse(config, text).map_err(|problem| ApiError::InvalidField {
+        field,
+        problem: match problem {
+            NameProblem::ControlCharacters => FieldProblem::ControlCharacters,
+            NameProblem::TooLong(limit) => FieldProblem::TooLong(limit),
+        },
+    })
 }
 
 /// Session `data` as it will be stored: 422 when it nests deeper than `max_session_data_depth`,
@@ -131,12 +115,9 @@ pub fn session_data(config: &Config, data: &Value) -> Result<String, ApiError> {
     Ok(stored)
 }
 
-/// Whether a session id can exist: 1 to `max_session_id_bytes` bytes without control characters.
-pub fn session_id_acceptable(config: &Config, id: &str) -> Result<bool, ApiError> {
-    if id.is_empty() || id.chars().any(char::is_control) {
-        return Ok(false);
-    }
-    Ok(config::MAX_SESSION_ID_BYTES.check(config, id.len() as u64).is_ok())
+/// The session a path names (percent-decoded), if one can exist under that id.
+pub fn session_id(config: &Config, raw: &str) -> Option<SessionId> {
+    SessionId::parse(config, path_segment(raw)?)
 }
 
 /// The longest `Idempotency-Key` accepted, in bytes.
@@ -159,26 +140,10 @@ pub fn idempotency_key(req: &Request) -> Result<Option<&str>, ApiError> {
     Ok(Some(key))
 }
 
-/// Whether a session's public id can exist: 40 lowercase hex digits (a SHA-1, as Redis's
-/// `sha1hex` writes it).
-pub fn public_id_acceptable(id: &str) -> bool {
-    id.len() == 40 && id.bytes().all(|b| matches!(b, b'0'..=b'9' | b'a'..=b'f'))
-}
-
 /// The path the app is mounted under (`""` for Spin's `/...` route), for `Location` headers.
 /// Spin passes it as `spin-component-route`.
 pub fn base_path(req: &Request) -> &str {
     req.header("spin-component-route").and_then(|v| v.as_str()).unwrap_or("").trim_end_matches('/')
-}
-
-/// Parses a user id as the service writes them: a positive decimal integer, no sign, no leading
-/// zero, no padding. Anything else names no user.
-pub fn user_id(raw: &str) -> Option<u64> {
-    let canonical = raw.bytes().all(|b| b.is_ascii_digit()) && !raw.starts_with('0');
-    if !canonical {
-        return None;
-    }
-    raw.parse::<u64>().ok().filter(|id| *id > 0 && *id <= i64::MAX as u64)
 }
 
 /// Decodes a percent-encoded path segment; `None` when the result is not UTF-8.
@@ -189,17 +154,6 @@ pub fn path_segment(raw: &str) -> Option<String> {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn user_ids_are_canonical_positive_integers() {
-        assert_eq!(user_id("1"), Some(1));
-        assert_eq!(user_id("42"), Some(42));
-        assert_eq!(user_id("9223372036854775807"), Some(i64::MAX as u64));
-        for bad in ["", "0", "007", "-1", "+1", "1.0", "abc", " 1", "1 ", "9223372036854775808", "99999999999999999999"]
-        {
-            assert_eq!(user_id(bad), None, "{bad:?}");
-        }
-    }
 
     #[test]
     fn whole_numbers_are_integers_however_written() {

@@ -31,9 +31,7 @@ impl RequestId {
             let nanos = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap_or_default();
             bytes = nanos.as_nanos().to_be_bytes();
         }
-        const HEX: &[u8; 16] = b"0123456789abcdef";
-        let hex = bytes.iter().flat_map(|b| [HEX[usize::from(b >> 4)], HEX[usize::from(b & 0xf)]]).map(char::from);
-        RequestId(hex.collect())
+        RequestId(crate::hex::encode(&bytes))
     }
 
     pub fn as_str(&self) -> &str {

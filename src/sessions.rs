@@ -17,12 +17,10 @@ use crate::routing::Context;
 
 use crate::config::Config;
 
+use crate::domain::{SessionId, SessionToken, Ttl, UserId};
 use crate::error::{ApiError, FieldProblem, Missing};
 use crate::store::{self, Session, SessionUpdate};
-use crate::{base64url, clock, request, response};
-
-/// Random bytes in a session token: 192 bits from the host's CSPRNG, 32 URL-safe characters.
-const SESSION_TOKEN_BYTES: usize = 24;
+use crate::{clock, request, response};
 
 /// The body of `POST /v1/sessions`.
 #[derive(Deserialize)]
@@ -46,13 +44,12 @@ struct SessionPatchBody {
     ttl_seconds: Option<Value>,
 }
 
-/// `POST /v1/sessions`, parsed: the owner if any, the data (as sent and as it will be stored),
+/// `POST /v1/sessions`, parsed: the owner if any, the data as it will be stored,
 /// and the life of the session.
 struct NewSession {
-    user_id: Option<u64>,
-    data: Value,
+    user_id: Option<UserId>,
     stored_data: String,
-    ttl_seconds: u64,
+    ttl: Ttl,
 }
 
 impl NewSession {
@@ -62,23 +59,23 @@ impl NewSession {
             None | Some(Value::Null) => None,
             Some(v) => Some(
                 request::whole_number(v)
-                    .filter(|id| (1..=i64::MAX as u64).contains(id))
+                    .and_then(UserId::new)
                     .ok_or(ApiError::InvalidField { field: "user_id", problem: FieldProblem::PositiveInteger })?,
             ),
         };
         let data = body.data.unwrap_or_else(|| json!({}));
         let stored_data = request::session_data(config, &data)?;
-        let ttl_seconds = match ttl_field(config, body.ttl_seconds.as_ref())? {
+        let ttl = match ttl_field(config, body.ttl_seconds.as_ref())? {
             Some(ttl) => ttl,
-            None => config.session_ttl_seconds(),
+            None => Ttl::from_seconds(config.session_ttl_seconds()).expect("settings are positive integers"),
         };
-        Ok(NewSession { user_id, data, stored_data, ttl_seconds })
+        Ok(NewSession { user_id, stored_data, ttl })
     }
 }
 
 /// `PATCH /v1/sessions/<id>`, parsed: which session, and what changes.
 struct SessionChange {
-    token: String,
+    token: SessionId,
     update: SessionUpdate,
 }
 
@@ -88,7 +85,7 @@ impl SessionChange {
         let body: SessionPatchBody = request::json_body(req)?;
         let update = SessionUpdate {
             data: body.data.as_ref().map(|data| request::session_data(config, data)).transpose()?,
-            ttl_ms: ttl_field(config, body.ttl_seconds.as_ref())?.map(|s| s * 1000),
+            ttl: ttl_field(config, body.ttl_seconds.as_ref())?,
         };
         Ok(SessionChange { token, update })
     }
@@ -97,27 +94,23 @@ impl SessionChange {
 /// `POST /v1/sessions` `{"user_id"?, "data"?, "ttl_seconds"?}` → `201` with `Location`.
 pub fn create(cx: &Context) -> Result<Response, ApiError> {
     let (req, config) = (cx.req, cx.config);
-    let NewSession { user_id, data, stored_data, ttl_seconds } = NewSession::parse(req, config)?;
-    let token = new_session_token()?;
+    let NewSession { user_id, stored_data, ttl } = NewSession::parse(req, config)?;
+    let token =
+        SessionToken::generate().map_err(|e| ApiError::Internal(format!("no randomness from the host: {e}")))?;
     let created_at = clock::now();
-    let created = cx.store()?.create_session(&token, user_id, &stored_data, ttl_seconds * 1000, &created_at)?;
-    if !created {
-        return Err(ApiError::InvalidField {
-            field: "user_id",
-            problem: FieldProblem::NoSuchUser(user_id.unwrap_or_default()),
-        });
+    let created = cx.store()?.create_session(&token, user_id, &stored_data, ttl, &created_at)?;
+    if let (false, Some(user_id)) = (created, user_id) {
+        return Err(ApiError::InvalidField { field: "user_id", problem: FieldProblem::NoSuchUser(user_id.get()) });
     }
-    let location = format!("{}/v1/sessions/{token}", request::base_path(req));
-    let body = json!({
-        "id": token,
-        "public_id": store::public_id(&token),
-        "user_id": user_id,
-        "data": data,
-        "created_at": created_at,
-        "expires_at": clock::now_plus_ms(ttl_seconds * 1000),
-        "ttl_seconds": ttl_seconds,
-    });
-    let mut res = response::json(201, &body);
+    let location = format!("{}/v1/sessions/{}", request::base_path(req), token.as_str());
+    let session = Session {
+        public_id: store::public_id(&token),
+        data: stored_data.into_bytes(),
+        user_id,
+        created_at: Some(created_at),
+        ttl_ms: Some(ttl.millis()),
+    };
+    let mut res = response::json(201, &with_token(session_json(&session)?, &token.id()));
     res.set_header("location", location);
     Ok(res)
 }
@@ -152,7 +145,8 @@ pub fn delete(cx: &Context) -> Result<Response, ApiError> {
     Ok(response::no_content())
 }
 
-/// A session as listings show it: without its token, which the service does not know.
+/// A session as every endpoint shows it (the one place its representation is built): without its
+/// token, which the service does not know; the endpoints addressed by a token add it (`with_token`).
 pub fn session_json(session: &Session) -> Result<Value, ApiError> {
     let data: Value = serde_json::from_slice(&session.data)
         .map_err(|e| ApiError::Internal(format!("stored session data is not JSON: {e}")))?;
@@ -168,38 +162,28 @@ pub fn session_json(session: &Session) -> Result<Value, ApiError> {
 
 /// A session as the endpoints addressed by its token show it: with the token the client sent, as
 /// `id`.
-fn with_token(mut session: Value, token: &str) -> Value {
-    session["id"] = Value::String(token.to_owned());
+fn with_token(mut session: Value, token: &SessionId) -> Value {
+    session["id"] = Value::String(token.as_str().to_owned());
     session
 }
 
 /// `ttl_seconds`: absent → `None`; present → a whole number from 1 to the
 /// `session_max_ttl_seconds` variable (422 otherwise), `60.0` included as JSON Schema counts it an
 /// integer. The setting is only parsed when a client asks for a TTL.
-fn ttl_field(config: &Config, value: Option<&Value>) -> Result<Option<u64>, ApiError> {
+fn ttl_field(config: &Config, value: Option<&Value>) -> Result<Option<Ttl>, ApiError> {
     let Some(value) = value else { return Ok(None) };
     let max = config.session_max_ttl_seconds();
     request::whole_number(value)
-        .filter(|ttl| (1..=max).contains(ttl))
+        .filter(|seconds| *seconds <= max)
+        .and_then(Ttl::from_seconds)
         .map(Some)
         .ok_or(ApiError::InvalidField { field: "ttl_seconds", problem: FieldProblem::OutOfRange { min: 1, max } })
 }
 
-/// A fresh session token from the host's CSPRNG (WASI `random_get`).
-fn new_session_token() -> Result<String, ApiError> {
-    let mut bytes = [0u8; SESSION_TOKEN_BYTES];
-    getrandom::fill(&mut bytes).map_err(|e| ApiError::Internal(format!("no randomness from the host: {e}")))?;
-    Ok(base64url::encode(&bytes))
-}
-
 /// A session token from the path (percent-decoded), or any id the original API may have written.
 /// One that cannot exist is 404 without asking Redis.
-fn session_token(config: &Config, param: &str) -> Result<String, ApiError> {
-    let id = request::path_segment(param).ok_or_else(not_found)?;
-    if !request::session_id_acceptable(config, &id)? {
-        return Err(not_found());
-    }
-    Ok(id)
+fn session_token(config: &Config, param: &str) -> Result<SessionId, ApiError> {
+    request::session_id(config, param).ok_or_else(not_found)
 }
 
 fn not_found() -> ApiError {

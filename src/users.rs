@@ -7,8 +7,8 @@ use spin_sdk::http::{Request, Response};
 use crate::routing::Context;
 
 use crate::config::{self, Config};
+use crate::domain::{Name, PublicId, UserId};
 use crate::error::{ApiError, FieldProblem, Missing, ParameterProblem};
-use crate::request::Name;
 use crate::store::{self, Precondition, User, UserCreation, UserPatch, UserRecord, WriteOutcome};
 use crate::{base64url, clock, request, response, sessions};
 
@@ -78,7 +78,7 @@ impl PageQuery {
 
 /// `PATCH /v1/users/<id>`, parsed: which user, what changes, and on what condition.
 struct UserChange {
-    id: u64,
+    id: UserId,
     patch: UserPatch,
     condition: Precondition,
 }
@@ -87,10 +87,7 @@ impl UserChange {
     fn parse(req: &Request, param: &str, config: &Config) -> Result<Self, ApiError> {
         let id = user_id(param)?;
         let body: UserBody = request::json_body(req)?;
-        let patch = UserPatch {
-            nom: name(config, "nom", body.nom)?.map(Name::into_string),
-            prenom: name(config, "prenom", body.prenom)?.map(Name::into_string),
-        };
+        let patch = UserPatch { nom: name(config, "nom", body.nom)?, prenom: name(config, "prenom", body.prenom)? };
         Ok(UserChange { id, patch, condition: request::if_match(req) })
     }
 }
@@ -104,14 +101,14 @@ pub fn create(cx: &Context) -> Result<Response, ApiError> {
     let (req, config) = (cx.req, cx.config);
     let new = NewUser::parse(req, config)?;
     let store = cx.store()?;
-    let created = store.create_user_once(new.nom.as_str(), new.prenom.as_str(), &clock::now(), new.idempotency_key)?;
+    let created = store.create_user_once(&new.nom, &new.prenom, &clock::now(), new.idempotency_key)?;
     let (record, replayed) = match created {
         UserCreation::Created(record) => (record, false),
         UserCreation::Replayed(record) => (record, true),
         UserCreation::KeyReused => return Err(ApiError::IdempotencyKeyReused),
         UserCreation::NoIdLeft => return Err(ApiError::NoUserIdLeft),
     };
-    let id = record.user()?.id;
+    let id = UserId::new(record.user()?.id).ok_or_else(|| ApiError::Internal("a created user has id 0".into()))?;
     let location = format!("{}/v1/users/{id}", request::base_path(req));
     let mut res = user_response(201, id, &record, Some(&location))?;
     if replayed {
@@ -192,7 +189,7 @@ pub fn list_sessions(cx: &Context) -> Result<Response, ApiError> {
         .filter_map(|session| match sessions::session_json(session) {
             Ok(item) => Some(item),
             Err(e) => {
-                eprintln!("session {} of user {id} left out of its listing: {e}", session.public_id);
+                eprintln!("session {} of user {id} left out of its listing: {e}", session.public_id.as_str());
                 None
             }
         })
@@ -211,11 +208,9 @@ pub fn revoke_sessions(cx: &Context) -> Result<Response, ApiError> {
 /// `DELETE /v1/users/<id>/sessions/<public_id>` → `204`: revokes one session from the user's
 /// listing; `404` when the user has no live session with that public id.
 pub fn revoke_session(cx: &Context) -> Result<Response, ApiError> {
-    let (id, public_id) = (user_id(cx.param("id"))?, cx.param("public_id"));
-    if !request::public_id_acceptable(public_id) {
-        return Err(no_such_session());
-    }
-    if !cx.store()?.revoke_user_session(id, public_id)? {
+    let id = user_id(cx.param("id"))?;
+    let public_id = PublicId::parse(cx.param("public_id")).ok_or_else(no_such_session)?;
+    if !cx.store()?.revoke_user_session(id, &public_id)? {
         return Err(no_such_session());
     }
     Ok(response::no_content())
@@ -227,9 +222,9 @@ fn no_such_session() -> ApiError {
 
 /// A user with its `ETag` (and `Location` when it was just created); a 500 naming the key of a
 /// record that is not a `/v1` user.
-fn user_response(status: u16, id: u64, record: &UserRecord, location: Option<&str>) -> Result<Response, ApiError> {
-    let user =
-        record.user().map_err(|e| ApiError::Internal(format!("{} is not a /v1 user: {e:?}", store::user_key(id))))?;
+fn user_response(status: u16, id: UserId, record: &UserRecord, location: Option<&str>) -> Result<Response, ApiError> {
+    let key = store::user_key(id.get());
+    let user = record.user().map_err(|e| ApiError::Internal(format!("{key} is not a /v1 user: {e:?}")))?;
     let mut res = response::json(status, &user);
     res.set_header("etag", format!("\"{}\"", record.etag()));
     if let Some(location) = location {
@@ -245,17 +240,17 @@ fn name(config: &Config, field: &'static str, value: Option<Value>) -> Result<Op
     match value {
         None => Ok(None),
         Some(Value::String(s)) if s.trim().is_empty() => Err(invalid(FieldProblem::Empty)),
-        Some(Value::String(s)) => Name::parse(config, field, s).map(Some),
+        Some(Value::String(s)) => request::name(config, field, s).map(Some),
         Some(_) => Err(invalid(FieldProblem::NotAString)),
     }
 }
 
-fn user_id(param: &str) -> Result<u64, ApiError> {
-    request::user_id(param).ok_or(ApiError::NotFound(Missing::User(None)))
+fn user_id(param: &str) -> Result<UserId, ApiError> {
+    UserId::parse(param).ok_or(ApiError::NotFound(Missing::User(None)))
 }
 
-fn not_found(id: u64) -> ApiError {
-    ApiError::NotFound(Missing::User(Some(id)))
+fn not_found(id: UserId) -> ApiError {
+    ApiError::NotFound(Missing::User(Some(id.get())))
 }
 
 /// Cursors are opaque to clients: the last id of the page, base64url-encoded.
@@ -265,5 +260,5 @@ fn encode_cursor(after: u64) -> String {
 
 pub(crate) fn decode_cursor(cursor: &str) -> Option<u64> {
     let bytes = base64url::decode(cursor)?;
-    request::user_id(std::str::from_utf8(&bytes).ok()?)
+    UserId::parse(std::str::from_utf8(&bytes).ok()?).map(UserId::get)
 }

@@ -34,13 +34,17 @@ end
 }
 
 /// `session_keys(member)`: the data and metadata keys of a session from its entry in a user's
-/// index: a token digest (43 characters, `hashed_session:`) or, for a session of the old layout, the
-/// token itself (32 characters, `session:`).
+/// index: a token digest (`hashed_session:`) or, for a session of the old layout, the token itself
+/// (`session:`). Told apart by which layout's metadata exists, not by the member's shape; an entry
+/// whose session has expired gets the old layout's keys, which name nothing of this user's (the
+/// callers check the metadata's `user_id`).
 macro_rules! lua_session_keys {
     () => {
         r#"
 local function session_keys(member)
-  if #member == 43 then return HASHED_SESSION .. member, HASHED_SESSION_META .. member end
+  if redis.call('EXISTS', HASHED_SESSION_META .. member) == 1 then
+    return HASHED_SESSION .. member, HASHED_SESSION_META .. member
+  end
   return SESSION .. member, SESSION_META .. member
 end
 "#

@@ -8,16 +8,17 @@ use spin_sdk::redis::{RedisParameter, RedisResult};
 
 use super::keys;
 use super::{binary, classify, text, unexpected, Store, StoreError};
+use crate::domain::{PublicId, SessionId, SessionToken, Ttl, UserId};
 
 /// A live session as read from Redis.
 #[derive(Debug, Clone)]
 pub struct Session {
     /// Names the session in listings and for revocation; not a credential (see `keys.rs`).
-    pub public_id: String,
+    pub public_id: PublicId,
     /// The data JSON as stored.
     pub data: Vec<u8>,
     /// `None` for sessions not tied to a user (and all sessions of the original API).
-    pub user_id: Option<u64>,
+    pub user_id: Option<UserId>,
     /// `None` for sessions created through the original API.
     pub created_at: Option<String>,
     /// Milliseconds until expiry; `None` if the key has no expiry (possible only for keys written
@@ -29,23 +30,27 @@ pub struct Session {
 #[derive(Debug, Default)]
 pub struct SessionUpdate {
     pub data: Option<String>,
-    pub ttl_ms: Option<u64>,
+    pub ttl: Option<Ttl>,
 }
 
-/// The number of reply elements describing one session (`session_reply`).
+/// The number of reply elements describing one session: `session_reply`'s list in `lua.rs` (none of
+/// them is ever nil, so a script copies them with `ipairs`), read by `parse_session`. A unit test
+/// counts the Lua list.
 const SESSION_FIELDS: usize = 5;
 
 /// A session's public id: the hex SHA-1 of the digest of its token, as `session_reply` computes it
 /// in Lua (`redis.sha1hex`).
-pub fn public_id(token: &str) -> String {
-    super::sha1_hex(keys::token_digest(token).as_bytes())
+pub fn public_id(token: &SessionToken) -> PublicId {
+    let id = super::sha1_hex(keys::token_digest(token.as_str()).as_bytes());
+    PublicId::parse(&id).expect("a SHA-1 in hex is a public id")
 }
 
 /// The four keys a token may name, in the order `lua_locate_session!` reads them: its digest's, then
 /// the id's as given.
-fn token_keys(token: &str) -> [String; 4] {
-    let digest = keys::token_digest(token);
-    [keys::hashed_session(&digest), keys::hashed_session_meta(&digest), keys::session(token), keys::session_meta(token)]
+fn token_keys(id: &SessionId) -> [String; 4] {
+    let digest = keys::token_digest(id.as_str());
+    let id = id.as_str();
+    [keys::hashed_session(&digest), keys::hashed_session_meta(&digest), keys::session(id), keys::session_meta(id)]
 }
 
 fn as_strs(keys: &[String]) -> Vec<&str> {
@@ -58,10 +63,10 @@ impl Store {
     /// created for a user being deleted.
     pub fn create_session(
         &self,
-        token: &str,
-        user_id: Option<u64>,
+        token: &SessionToken,
+        user_id: Option<UserId>,
         data_json: &str,
-        ttl_ms: u64,
+        ttl: Ttl,
         created_at: &str,
     ) -> Result<bool, StoreError> {
         // KEYS: the session, its metadata and, for a session of a user, the user and its index.
@@ -80,12 +85,12 @@ if uid ~= '' then index_session(KEYS[4], digest, ttl) end
 return 'created'
 "#
         );
-        let digest = keys::token_digest(token);
-        let ttl = ttl_ms.to_string();
+        let digest = keys::token_digest(token.as_str());
+        let ttl = ttl.millis().to_string();
         let uid = user_id.map(|u| u.to_string()).unwrap_or_default();
         let mut keys = vec![keys::hashed_session(&digest), keys::hashed_session_meta(&digest)];
         if let Some(user_id) = user_id {
-            keys.extend([keys::user(user_id), keys::user_sessions(user_id)]);
+            keys.extend([keys::user(user_id.get()), keys::user_sessions(user_id.get())]);
         }
         let reply = self.run(&CREATE_SESSION, &as_strs(&keys), &[&digest, data_json, &ttl, created_at, &uid])?;
         match reply.as_slice().first().and_then(text) {
@@ -97,7 +102,7 @@ return 'created'
 
     /// Reads a live session by its token (or `/create_session` id), `None` when it does not exist or
     /// has expired.
-    pub fn get_session(&self, token: &str) -> Result<Option<Session>, StoreError> {
+    pub fn get_session(&self, token: &SessionId) -> Result<Option<Session>, StoreError> {
         const GET_SESSION: super::Script = script!(
             "GET_SESSION",
             lua_locate_session!(),
@@ -112,7 +117,7 @@ return 'created'
     /// A `/v1` session stored in clear by an earlier version moves under its digest on the way (it
     /// then shows the public id of its digest), so that refreshes cannot keep a token in Redis past
     /// the expiry it had at the upgrade.
-    pub fn update_session(&self, token: &str, update: &SessionUpdate) -> Result<Option<Session>, StoreError> {
+    pub fn update_session(&self, token: &SessionId, update: &SessionUpdate) -> Result<Option<Session>, StoreError> {
         const UPDATE_SESSION: super::Script = script!(
             "UPDATE_SESSION",
             lua_now_ms!(),
@@ -152,7 +157,7 @@ return session_reply(data_key, meta_key, member)
 "#
         );
         let data = update.data.clone().unwrap_or_default();
-        let ttl = update.ttl_ms.map(|t| t.to_string()).unwrap_or_default();
+        let ttl = update.ttl.map(|t| t.millis().to_string()).unwrap_or_default();
         let reply = self.run(&UPDATE_SESSION, &as_strs(&token_keys(token)), &[&data, &ttl])?;
         parse_session(&reply, UPDATE_SESSION.name)
     }
@@ -161,7 +166,7 @@ return session_reply(data_key, meta_key, member)
     /// sessions: a token's, under its digest, and one stored under the id as given (by
     /// `/create_session`, or in the old layout), which reads fall back to. Both go, so that
     /// nothing answers at the id afterwards.
-    pub fn delete_session(&self, token: &str) -> Result<bool, StoreError> {
+    pub fn delete_session(&self, token: &SessionId) -> Result<bool, StoreError> {
         const DELETE_SESSION: super::Script = script!(
             "DELETE_SESSION",
             r#"
@@ -187,7 +192,7 @@ return by_digest + as_given
     /// The user's live sessions, `None` when the user does not exist. Index entries of sessions
     /// that expired (or were taken over through the original API) are removed on the way. Neither
     /// digests nor tokens leave the script: each session comes back with its public id.
-    pub fn list_user_sessions(&self, user_id: u64) -> Result<Option<Vec<Session>>, StoreError> {
+    pub fn list_user_sessions(&self, user_id: UserId) -> Result<Option<Vec<Session>>, StoreError> {
         const LIST_USER_SESSIONS: super::Script = script!(
             "LIST_USER_SESSIONS",
             lua_now_ms!(),
@@ -204,7 +209,7 @@ for _, member in ipairs(redis.call('ZRANGE', KEYS[2], 0, -1)) do
   local data_key, meta_key = session_keys(member)
   local s = session_reply(data_key, meta_key, member)
   if s[1] and s[3] == uid then
-    for i = 1, 5 do out[#out + 1] = s[i] end
+    for _, field in ipairs(s) do out[#out + 1] = field end
   else
     redis.pcall('ZREM', KEYS[2], member)
   end
@@ -213,7 +218,7 @@ return out
 "#
         );
         let uid = user_id.to_string();
-        let keys = [keys::user(user_id), keys::user_sessions(user_id)];
+        let keys = [keys::user(user_id.get()), keys::user_sessions(user_id.get())];
         let reply = self.run(&LIST_USER_SESSIONS, &as_strs(&keys), &[&uid])?;
         match reply.split_first() {
             Some((status, _)) if text(status) == Some("missing") => Ok(None),
@@ -231,7 +236,7 @@ return out
 
     /// Revokes one of the user's sessions by its public id, with its index entry, atomically;
     /// `false` when the user has no live session with that public id.
-    pub fn revoke_user_session(&self, user_id: u64, public_id: &str) -> Result<bool, StoreError> {
+    pub fn revoke_user_session(&self, user_id: UserId, public_id: &PublicId) -> Result<bool, StoreError> {
         const REVOKE_USER_SESSION: super::Script = script!(
             "REVOKE_USER_SESSION",
             lua_session_keys!(),
@@ -253,7 +258,8 @@ return 0
 "#
         );
         let uid = user_id.to_string();
-        let reply = self.run(&REVOKE_USER_SESSION, &[&keys::user_sessions(user_id)], &[&uid, public_id])?;
+        let index = keys::user_sessions(user_id.get());
+        let reply = self.run(&REVOKE_USER_SESSION, &[&index], &[&uid, public_id.as_str()])?;
         match reply.as_slice() {
             [RedisResult::Int64(n)] => Ok(*n > 0),
             other => Err(unexpected(REVOKE_USER_SESSION.name, other)),
@@ -262,7 +268,7 @@ return 0
 
     /// Deletes all of a user's sessions (log out everywhere). Returns how many live sessions were
     /// deleted, `None` when the user does not exist.
-    pub fn revoke_user_sessions(&self, user_id: u64) -> Result<Option<u64>, StoreError> {
+    pub fn revoke_user_sessions(&self, user_id: UserId) -> Result<Option<u64>, StoreError> {
         const REVOKE_USER_SESSIONS: super::Script = script!(
             "REVOKE_USER_SESSIONS",
             lua_session_keys!(),
@@ -273,7 +279,7 @@ return {'ok', revoke_sessions(ARGV[1], KEYS[2])}
 "#
         );
         let uid = user_id.to_string();
-        let keys = [keys::user(user_id), keys::user_sessions(user_id)];
+        let keys = [keys::user(user_id.get()), keys::user_sessions(user_id.get())];
         let reply = self.run(&REVOKE_USER_SESSIONS, &as_strs(&keys), &[&uid])?;
         match reply.as_slice() {
             [status] if text(status) == Some("missing") => Ok(None),
@@ -285,9 +291,13 @@ return {'ok', revoke_sessions(ARGV[1], KEYS[2])}
     /// Stores a session's data under a client-chosen id with an expiry, as the original
     /// `/create_session` did (one `SET ... EX`). A `/v1` session of the old layout with the same id
     /// keeps its owner.
-    pub fn put_session_data(&self, id: &str, data_json: &str, ttl_seconds: u64) -> Result<(), StoreError> {
-        let params =
-            [binary(&keys::session(id)), binary(data_json), binary("EX"), RedisParameter::Int64(ttl_seconds as i64)];
+    pub fn put_session_data(&self, id: &SessionId, data_json: &str, ttl: Ttl) -> Result<(), StoreError> {
+        let params = [
+            binary(&keys::session(id.as_str())),
+            binary(data_json),
+            binary("EX"),
+            RedisParameter::Int64(ttl.seconds() as i64),
+        ];
         self.conn.execute("SET", &params).map_err(classify)?;
         Ok(())
     }
@@ -295,7 +305,8 @@ return {'ok', revoke_sessions(ARGV[1], KEYS[2])}
     /// Reads a session's data JSON by its `/v1` token or `/create_session` id, `None` when it does
     /// not exist or has expired: one `MGET` of the token's digest key and the id's own key, the
     /// digest's answer first.
-    pub fn get_session_data(&self, id: &str) -> Result<Option<Vec<u8>>, StoreError> {
+    pub fn get_session_data(&self, id: &SessionId) -> Result<Option<Vec<u8>>, StoreError> {
+        let id = id.as_str();
         let params = [binary(&keys::hashed_session(&keys::token_digest(id))), binary(&keys::session(id))];
         let reply = self.conn.execute("MGET", &params).map_err(classify)?;
         match <[RedisResult; 2]>::try_from(reply) {
@@ -313,15 +324,60 @@ fn parse_session(reply: &[RedisResult], script: &str) -> Result<Option<Session>,
     match reply {
         [] => Ok(None),
         [RedisResult::Binary(data), RedisResult::Int64(pttl), user_id, created_at, public_id] => {
-            let public_id = text(public_id).ok_or_else(|| unexpected(script, reply))?;
+            let public_id = text(public_id).and_then(PublicId::parse).ok_or_else(|| unexpected(script, reply))?;
             Ok(Some(Session {
-                public_id: public_id.to_owned(),
+                public_id,
                 data: data.clone(),
-                user_id: text(user_id).and_then(|u| u.parse().ok()),
+                user_id: text(user_id).and_then(UserId::parse),
                 created_at: text(created_at).filter(|c| !c.is_empty()).map(str::to_owned),
                 ttl_ms: u64::try_from(*pttl).ok(),
             }))
         }
         other => Err(unexpected(script, other)),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::{token_keys, SESSION_FIELDS};
+    use crate::config::Config;
+    use crate::domain::SessionId;
+
+    /// `token_keys` builds the keys in the order `locate_session` reads them: the digest's data and
+    /// metadata as `KEYS[1]`, `KEYS[2]`, the id's own as `KEYS[3]`, `KEYS[4]`.
+    #[test]
+    fn token_keys_come_in_the_order_locate_session_reads_them() {
+        let id = SessionId::parse(&Config::default(), "tok".into()).unwrap();
+        let digest = crate::store::keys::token_digest("tok");
+        let keys = token_keys(&id);
+        let expected = [
+            format!("hashed_session:{digest}"),
+            format!("hashed_session_meta:{digest}"),
+            "session:tok".into(),
+            "session_meta:tok".into(),
+        ];
+        assert_eq!(keys, expected);
+        let lua = lua_locate_session!();
+        assert!(lua.contains("if redis.call('EXISTS', KEYS[1]) == 1 then"), "{lua}");
+        assert!(lua.contains("return KEYS[1], KEYS[2], string.sub(KEYS[1], #HASHED_SESSION + 1)"), "{lua}");
+        assert!(lua.contains("return KEYS[3], KEYS[4], string.sub(KEYS[3], #SESSION + 1)"), "{lua}");
+    }
+
+    /// `session_reply`'s list has as many elements as the Rust side reads.
+    #[test]
+    fn the_session_reply_has_the_fields_rust_reads() {
+        let lua = lua_session_reply!();
+        let list = lua.split("return {").nth(2).and_then(|rest| rest.split("}\n").next()).expect("the reply list");
+        // Top-level commas only: calls in the list have their own parentheses.
+        let (mut depth, mut fields) = (0, 1);
+        for c in list.chars() {
+            match c {
+                '(' => depth += 1,
+                ')' => depth -= 1,
+                ',' if depth == 0 => fields += 1,
+                _ => {}
+            }
+        }
+        assert_eq!(fields, SESSION_FIELDS, "{list}");
     }
 }

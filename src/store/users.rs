@@ -7,6 +7,7 @@ use spin_sdk::redis::RedisResult;
 
 use super::keys::{self, USERS_INDEX, USER_ID_COUNTER};
 use super::{binary, classify, sha1_hex, text, unexpected, RedisErrorKind, Store, StoreError};
+use crate::domain::{Name, UserId};
 
 /// A user as stored in `user:<id>`, read in place from the record's bytes (`UserRecord::user`):
 /// text without escapes is borrowed, not copied. Records written by the original service have no
@@ -57,9 +58,9 @@ struct NewUserRecord<'a> {
 #[derive(Debug, Default, Serialize)]
 pub struct UserPatch {
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub nom: Option<String>,
+    pub nom: Option<Name>,
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub prenom: Option<String>,
+    pub prenom: Option<Name>,
 }
 
 /// An `If-Match` condition on a write.
@@ -155,7 +156,7 @@ pub enum UserCreation {
 impl Store {
     /// Creates a user: takes the next id, writes the record and indexes it, atomically. `None`
     /// when no id is left (`MAX_USER_ID`): nothing was written.
-    pub fn create_user(&self, nom: &str, prenom: &str, now: &str) -> Result<Option<UserRecord>, StoreError> {
+    pub fn create_user(&self, nom: &Name, prenom: &Name, now: &str) -> Result<Option<UserRecord>, StoreError> {
         match self.create_user_once(nom, prenom, now, None)? {
             UserCreation::Created(record) => Ok(Some(record)),
             UserCreation::NoIdLeft => Ok(None),
@@ -170,8 +171,8 @@ impl Store {
     /// with the same key never overlap: each sees either no record (and creates) or the record.
     pub fn create_user_once(
         &self,
-        nom: &str,
-        prenom: &str,
+        nom: &Name,
+        prenom: &Name,
         now: &str,
         idempotency_key: Option<&str>,
     ) -> Result<UserCreation, StoreError> {
@@ -207,6 +208,7 @@ end
 return n
 "#
         );
+        let (nom, prenom) = (nom.as_str(), prenom.as_str());
         let fields = NewUserRecord { nom, prenom, created_at: now, updated_at: now };
         let fields = serde_json::to_string(&fields).map_err(|e| StoreError::Internal(e.to_string()))?;
         let reply = match idempotency_key {
@@ -240,14 +242,14 @@ return n
     }
 
     /// Reads one user, `None` when there is no such user.
-    pub fn get_user(&self, id: u64) -> Result<Option<UserRecord>, StoreError> {
-        Ok(self.conn.get(&keys::user(id)).map_err(super::classify)?.map(UserRecord))
+    pub fn get_user(&self, id: UserId) -> Result<Option<UserRecord>, StoreError> {
+        Ok(self.conn.get(&keys::user(id.get())).map_err(super::classify)?.map(UserRecord))
     }
 
     /// Changes some fields of a user and moves its `updated_at`, if `condition` holds.
     pub fn update_user(
         &self,
-        id: u64,
+        id: UserId,
         patch: &UserPatch,
         condition: &Precondition,
         now: &str,
@@ -272,7 +274,8 @@ return record
         );
         let patch = serde_json::to_string(patch).map_err(|e| StoreError::Internal(e.to_string()))?;
         let id_arg = id.to_string();
-        let reply = self.run(&UPDATE_USER, &[&keys::user(id)], &[&id_arg, &condition.script_arg(), &patch, now])?;
+        let reply =
+            self.run(&UPDATE_USER, &[&keys::user(id.get())], &[&id_arg, &condition.script_arg(), &patch, now])?;
         match <[RedisResult; 1]>::try_from(reply) {
             Ok([r]) if text(&r) == Some("missing") => Ok(WriteOutcome::Missing),
             Ok([r]) if text(&r) == Some("mismatch") => Ok(WriteOutcome::PreconditionFailed),
@@ -284,7 +287,7 @@ return record
 
     /// Deletes a user, its index entry and all of its sessions in one atomic step, if `condition`
     /// holds.
-    pub fn delete_user(&self, id: u64, condition: &Precondition) -> Result<WriteOutcome<()>, StoreError> {
+    pub fn delete_user(&self, id: UserId, condition: &Precondition) -> Result<WriteOutcome<()>, StoreError> {
         const DELETE_USER: super::Script = script!(
             "DELETE_USER",
             lua_precondition!(),
@@ -301,7 +304,7 @@ return 'deleted'
 "#
         );
         let id_arg = id.to_string();
-        let keys = [keys::user(id), USERS_INDEX.to_owned(), keys::user_sessions(id)];
+        let keys = [keys::user(id.get()), USERS_INDEX.to_owned(), keys::user_sessions(id.get())];
         let reply = self.run(&DELETE_USER, &[&keys[0], &keys[1], &keys[2]], &[&id_arg, &condition.script_arg()])?;
         match reply.as_slice().first().and_then(text) {
             Some("deleted") => Ok(WriteOutcome::Done(())),
