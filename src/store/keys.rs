@@ -2,33 +2,8 @@
 //! they are known before the script runs, and build the others (keys of ids they read from Redis)
 //! from the prefixes below, which `key_prefixes!` also declares at the top of every script.
 //!
-//! The first three are the original Flask service's, so a database it wrote keeps working:
-//! - `user_id_counter`: integer, the last user id handed out (`INCR`).
-//! - `user:<id>`: string, the user as JSON (`{"id","nom","prenom","created_at","updated_at"}`).
-//! - `session:<session_id>`: string, the session's `data` as JSON, with an expiry. Sessions of
-//!   `/create_session` (client-chosen ids); `/v1` sessions created before tokens were hashed.
-//! - `users:index`: sorted set of user ids (member and score are both the id). It replaces the
-//!   original's `KEYS user:*`, which blocks Redis and costs O(all keys), and gives ascending-id
-//!   pages in O(log n + page).
-//! - `hashed_session:<digest>`: string, the `data` JSON of a `/v1` session, with its expiry. The
-//!   digest is the SHA-256 of the session's token (base64url, 43 characters): the token itself is
-//!   never stored, so whoever reads Redis (a backup, a replica, `SCAN`) cannot use a session.
-//! - `hashed_session_meta:<digest>`: hash `{user_id, created_at}` of that session, expiring with it.
-//! - `session_meta:<session_id>`: the same hash for a `/v1` session of the old layout (keyed by its
-//!   token in clear); none are written any more, and the last ones expire with their sessions.
-//! - `user_sessions:<user_id>`: sorted set of the user's sessions scored by expiry time (ms): their
-//!   digests (43 characters), or tokens for sessions of the old layout (32 characters). It expires
-//!   with the user's last session, and expired entries are removed as scripts pass by.
-//!
-//! - `idempotency_key:<digest>`: hash `{fingerprint, record}` of a `POST /v1/users` sent with an
-//!   `Idempotency-Key` (the SHA-256 of the key, base64url): the SHA-256 of the request and the user
-//!   record it created, for 24 hours, so that a retry gets the same answer and creates nothing.
-//!
-//! - `health_check`: never holds anything. `GET /healthz` (`Store::check_writable`) writes it with
-//!   an expiry already past, which Redis takes as a write and discards at once.
-//!
-//! A session's public id, shown in listings, is the hex SHA-1 of its index member (`redis.sha1hex`
-//! in Lua): derived from the digest, it names the session without being usable as its token.
+//! What each key holds, its type and expiry, and which keys are the original Flask service's:
+//! `docs/ARCHITECTURE.md`, "Redis key layout" (the one description; keep it in step with this file).
 
 use sha2::{Digest, Sha256};
 

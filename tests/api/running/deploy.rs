@@ -1,5 +1,6 @@
-//! The ways users deploy the service (README "Deploy"): an OCI registry round trip under real
-//! Spin, and the SpinKube manifests in `deploy/` checked against `spin.toml` and the README.
+//! The ways users deploy the service (docs/OPERATIONS.md "Deploy"): an OCI registry round trip
+//! under real Spin, and the SpinKube manifests in `deploy/` checked against `spin.toml` and that
+//! document.
 
 use std::path::{Path, PathBuf};
 use std::process::Command;
@@ -18,13 +19,13 @@ fn repo_file(path: &str) -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join(path)
 }
 
-/// The reference the README's `spin registry push` command pushes to.
-fn readme_push_reference() -> String {
-    let readme = std::fs::read_to_string(repo_file("README.md")).unwrap();
-    let line = readme
+/// The reference the `spin registry push` command of docs/OPERATIONS.md pushes to.
+fn documented_push_reference() -> String {
+    let doc = std::fs::read_to_string(repo_file("docs/OPERATIONS.md")).unwrap();
+    let line = doc
         .lines()
         .find(|l| l.trim_start().starts_with("spin registry push "))
-        .expect("README shows a `spin registry push` command");
+        .expect("docs/OPERATIONS.md shows a `spin registry push` command");
     line.split_whitespace().last().unwrap().to_owned()
 }
 
@@ -40,7 +41,11 @@ fn the_spinkube_manifest_matches_spin_toml_and_keeps_credentials_in_a_secret() {
     assert_eq!(app["kind"].as_str(), Some("SpinApp"));
     let spec = &app["spec"];
     assert_eq!(spec["executor"].as_str(), Some("containerd-shim-spin"));
-    assert_eq!(spec["image"].as_str(), Some(readme_push_reference().as_str()), "the image is what README pushes");
+    assert_eq!(
+        spec["image"].as_str(),
+        Some(documented_push_reference().as_str()),
+        "the image is what docs/OPERATIONS.md pushes"
+    );
     // The operator refuses both: replicas are fixed, or left to an autoscaler.
     let autoscaled = spec["enableAutoscaling"].as_bool() == Some(true);
     assert!(spec["replicas"].as_u64().is_some() != autoscaled, "either replicas or enableAutoscaling");
@@ -116,7 +121,7 @@ impl Drop for Registry {
     }
 }
 
-/// README "Deploy: OCI registry", as a user does it: `spin registry push` with one Spin
+/// docs/OPERATIONS.md "OCI registry", as a user does it: `spin registry push` with one Spin
 /// (`SPIN_BIN`), `spin up -f <reference>` with another (`SPIN_PULL_BIN`, default the same; CI pushes
 /// with 4.0.2 and runs with 3.6.3, what SpinKube runs), then the service answers over HTTP.
 #[test]
