@@ -256,7 +256,7 @@ const TUNING_NAMES: [&str; 8] = [
     "max_page_size",
 ];
 
-/// The defaults, as README documents them.
+/// The defaults, as docs/OPERATIONS.md documents them.
 impl Default for Tuning {
     fn default() -> Self {
         Tuning {

@@ -1,6 +1,6 @@
 //! HTTP tests of the service, run against the real `.wasm` under the project's Spin test host
 //! (`tests/spin-test-host`) with a redis-server of their own, under the real Spin CLI when
-//! `SPIN_BIN` names it, or, when `APP_URL` is set, against an already running server (see README.md).
+//! `SPIN_BIN` names it, or, when `APP_URL` is set, against an already running server (see docs/TESTING.md).
 //! One file per resource or concern, in a folder per concern:
 
 mod helpers;
