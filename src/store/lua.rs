@@ -1,11 +1,43 @@
 //! Lua shared by the scripts, written once. Each piece is a macro expanding to a string literal, so
 //! that a script is one `concat!` of the pieces it uses and its own body (`script!`).
 
-/// A script: the prelude (the key prefixes, declared by `keys.rs`), then the given pieces of Lua.
+/// A script: the prelude (the key prefixes, declared by `keys.rs`, and the status words below),
+/// then the given pieces of Lua.
 macro_rules! script {
     ($name:literal, $($lua:expr),+ $(,)?) => {
-        super::Script { name: $name, source: concat!(lua_prelude!(), $($lua),+) }
+        super::Script { name: $name, source: concat!(lua_prelude!(), lua_reply_words!(), $($lua),+) }
     };
+}
+
+/// Declares each status word scripts reply with once, for both languages: as a constant of `reply`,
+/// which the Rust decoders match, and as a Lua local of the same name, which the scripts return
+/// (`lua_reply_words!`, in every script's prelude).
+macro_rules! reply_words {
+    ($($name:ident = $word:literal;)+) => {
+        /// The status words scripts reply with (`reply_words!`).
+        pub(super) mod reply {
+            $(pub const $name: &str = $word;)+
+        }
+
+        /// The Lua that declares every status word as a local of the same name.
+        macro_rules! lua_reply_words {
+            () => {
+                concat!($("local ", stringify!($name), " = '", $word, "'\n"),+)
+            };
+        }
+    };
+}
+
+reply_words! {
+    OK = "ok";
+    CREATED = "created";
+    DELETED = "deleted";
+    MISSING = "missing";
+    MISMATCH = "mismatch";
+    NO_USER = "no_user";
+    NO_ID_LEFT = "no_id_left";
+    KEY_REUSED = "key_reused";
+    REPLAYED = "replayed";
 }
 
 /// `now_ms()`: Redis's clock in milliseconds, the same for every instance of the app.
@@ -131,4 +163,27 @@ macro_rules! lua_max_user_id {
     () => {
         "local MAX_USER_ID = 9007199254740991\n"
     };
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn the_lua_status_words_are_the_rust_ones() {
+        use super::reply::*;
+        let lua = lua_reply_words!();
+        for (name, word) in [
+            ("OK", OK),
+            ("CREATED", CREATED),
+            ("DELETED", DELETED),
+            ("MISSING", MISSING),
+            ("MISMATCH", MISMATCH),
+            ("NO_USER", NO_USER),
+            ("NO_ID_LEFT", NO_ID_LEFT),
+            ("KEY_REUSED", KEY_REUSED),
+            ("REPLAYED", REPLAYED),
+        ] {
+            assert!(lua.contains(&format!("local {name} = '{word}'\n")), "{name}: {lua}");
+        }
+        assert_eq!(lua.lines().count(), 9);
+    }
 }

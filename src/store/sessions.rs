@@ -7,6 +7,7 @@
 use spin_sdk::redis::{RedisParameter, RedisResult};
 
 use super::keys;
+use super::lua::reply;
 use super::{binary, classify, text, unexpected, Store, StoreError};
 use crate::domain::{PublicId, SessionId, SessionToken, Ttl, UserId};
 
@@ -76,13 +77,13 @@ impl Store {
             lua_index_session!(),
             r#"
 local digest, data, ttl, created_at, uid = ARGV[1], ARGV[2], ARGV[3], ARGV[4], ARGV[5]
-if uid ~= '' and redis.call('EXISTS', KEYS[3]) == 0 then return 'no_user' end
+if uid ~= '' and redis.call('EXISTS', KEYS[3]) == 0 then return NO_USER end
 redis.call('SET', KEYS[1], data, 'PX', ttl)
 redis.call('DEL', KEYS[2])
 redis.call('HSET', KEYS[2], 'user_id', uid, 'created_at', created_at)
 redis.call('PEXPIRE', KEYS[2], ttl)
 if uid ~= '' then index_session(KEYS[4], digest, ttl) end
-return 'created'
+return CREATED
 "#
         );
         let digest = keys::token_digest(token.as_str());
@@ -94,8 +95,8 @@ return 'created'
         }
         let reply = self.run(&CREATE_SESSION, &as_strs(&keys), &[&digest, data_json, &ttl, created_at, &uid])?;
         match reply.as_slice().first().and_then(text) {
-            Some("created") => Ok(true),
-            Some("no_user") => Ok(false),
+            Some(reply::CREATED) => Ok(true),
+            Some(reply::NO_USER) => Ok(false),
             _ => Err(unexpected(CREATE_SESSION.name, &reply)),
         }
     }
@@ -200,11 +201,11 @@ return by_digest + as_given
             lua_session_reply!(),
             r#"
 local uid = ARGV[1]
-if redis.call('EXISTS', KEYS[1]) == 0 then return {'missing'} end
+if redis.call('EXISTS', KEYS[1]) == 0 then return {MISSING} end
 -- The clean-up is a courtesy: a read-only replica refuses it (READONLY), and the listing must
 -- still answer there, so its errors are dropped (pcall).
 redis.pcall('ZREMRANGEBYSCORE', KEYS[2], '-inf', now_ms())
-local out = {'ok'}
+local out = {OK}
 for _, member in ipairs(redis.call('ZRANGE', KEYS[2], 0, -1)) do
   local data_key, meta_key = session_keys(member)
   local s = session_reply(data_key, meta_key, member)
@@ -221,8 +222,8 @@ return out
         let keys = [keys::user(user_id.get()), keys::user_sessions(user_id.get())];
         let reply = self.run(&LIST_USER_SESSIONS, &as_strs(&keys), &[&uid])?;
         match reply.split_first() {
-            Some((status, _)) if text(status) == Some("missing") => Ok(None),
-            Some((status, rest)) if text(status) == Some("ok") && rest.len() % SESSION_FIELDS == 0 => rest
+            Some((status, _)) if text(status) == Some(reply::MISSING) => Ok(None),
+            Some((status, rest)) if text(status) == Some(reply::OK) && rest.len() % SESSION_FIELDS == 0 => rest
                 .chunks(SESSION_FIELDS)
                 .map(|chunk| {
                     parse_session(chunk, LIST_USER_SESSIONS.name)?
@@ -274,16 +275,16 @@ return 0
             lua_session_keys!(),
             lua_revoke_sessions!(),
             r#"
-if redis.call('EXISTS', KEYS[1]) == 0 then return {'missing'} end
-return {'ok', revoke_sessions(ARGV[1], KEYS[2])}
+if redis.call('EXISTS', KEYS[1]) == 0 then return {MISSING} end
+return {OK, revoke_sessions(ARGV[1], KEYS[2])}
 "#
         );
         let uid = user_id.to_string();
         let keys = [keys::user(user_id.get()), keys::user_sessions(user_id.get())];
         let reply = self.run(&REVOKE_USER_SESSIONS, &as_strs(&keys), &[&uid])?;
         match reply.as_slice() {
-            [status] if text(status) == Some("missing") => Ok(None),
-            [status, RedisResult::Int64(n)] if text(status) == Some("ok") => Ok(Some(*n as u64)),
+            [status] if text(status) == Some(reply::MISSING) => Ok(None),
+            [status, RedisResult::Int64(n)] if text(status) == Some(reply::OK) => Ok(Some(*n as u64)),
             other => Err(unexpected(REVOKE_USER_SESSIONS.name, other)),
         }
     }

@@ -6,6 +6,7 @@ use serde::{Deserialize, Serialize};
 use spin_sdk::redis::RedisResult;
 
 use super::keys::{self, USERS_INDEX, USER_ID_COUNTER};
+use super::lua::reply;
 use super::{binary, classify, sha1_hex, text, unexpected, RedisErrorKind, Store, StoreError};
 use crate::domain::{Name, UserId};
 
@@ -190,12 +191,12 @@ local remembered = KEYS[3]
 if remembered then
   local seen = redis.call('HMGET', remembered, 'fingerprint', 'record')
   if seen[1] then
-    if seen[1] ~= ARGV[2] then return {'key_reused'} end
-    return {'replayed', seen[2]}
+    if seen[1] ~= ARGV[2] then return {KEY_REUSED} end
+    return {REPLAYED, seen[2]}
   end
 end
 local last = tonumber(redis.call('GET', KEYS[1]) or '0')
-if last and last >= MAX_USER_ID then return {'no_id_left'} end
+if last and last >= MAX_USER_ID then return {NO_ID_LEFT} end
 local n = redis.call('INCR', KEYS[1])
 local id = string.format('%d', n)
 local record = '{"id":' .. id .. ',' .. string.sub(ARGV[1], 2)
@@ -228,11 +229,11 @@ return n
             Ok([RedisResult::Int64(id)]) if id > 0 => {
                 Ok(UserCreation::Created(UserRecord(format!("{{\"id\":{id},{}", &fields[1..]).into_bytes())))
             }
-            Ok([r]) if text(&r) == Some("key_reused") => Ok(UserCreation::KeyReused),
-            Ok([r]) if text(&r) == Some("no_id_left") => Ok(UserCreation::NoIdLeft),
+            Ok([r]) if text(&r) == Some(reply::KEY_REUSED) => Ok(UserCreation::KeyReused),
+            Ok([r]) if text(&r) == Some(reply::NO_ID_LEFT) => Ok(UserCreation::NoIdLeft),
             Ok(other) => Err(unexpected(CREATE_USER.name, &other)),
             Err(reply) => match <[RedisResult; 2]>::try_from(reply) {
-                Ok([status, RedisResult::Binary(record)]) if text(&status) == Some("replayed") => {
+                Ok([status, RedisResult::Binary(record)]) if text(&status) == Some(reply::REPLAYED) => {
                     Ok(UserCreation::Replayed(UserRecord(record)))
                 }
                 Ok(other) => Err(unexpected(CREATE_USER.name, &other)),
@@ -261,8 +262,8 @@ return n
             lua_precondition!(),
             r#"
 local record = redis.call('GET', KEYS[1])
-if not record then return 'missing' end
-if not precondition_holds(record, ARGV[2]) then return 'mismatch' end
+if not record then return MISSING end
+if not precondition_holds(record, ARGV[2]) then return MISMATCH end
 local user = cjson.decode(record)
 for field, value in pairs(cjson.decode(ARGV[3])) do user[field] = value end
 user['id'] = nil
@@ -277,8 +278,8 @@ return record
         let reply =
             self.run(&UPDATE_USER, &[&keys::user(id.get())], &[&id_arg, &condition.script_arg(), &patch, now])?;
         match <[RedisResult; 1]>::try_from(reply) {
-            Ok([r]) if text(&r) == Some("missing") => Ok(WriteOutcome::Missing),
-            Ok([r]) if text(&r) == Some("mismatch") => Ok(WriteOutcome::PreconditionFailed),
+            Ok([r]) if text(&r) == Some(reply::MISSING) => Ok(WriteOutcome::Missing),
+            Ok([r]) if text(&r) == Some(reply::MISMATCH) => Ok(WriteOutcome::PreconditionFailed),
             Ok([RedisResult::Binary(record)]) => Ok(WriteOutcome::Done(UserRecord(record))),
             Ok(other) => Err(unexpected(UPDATE_USER.name, &other)),
             Err(other) => Err(unexpected(UPDATE_USER.name, &other)),
@@ -295,21 +296,21 @@ return record
             lua_revoke_sessions!(),
             r#"
 local record = redis.call('GET', KEYS[1])
-if not record then return 'missing' end
-if not precondition_holds(record, ARGV[2]) then return 'mismatch' end
+if not record then return MISSING end
+if not precondition_holds(record, ARGV[2]) then return MISMATCH end
 redis.call('DEL', KEYS[1])
 redis.call('ZREM', KEYS[2], ARGV[1])
 revoke_sessions(ARGV[1], KEYS[3])
-return 'deleted'
+return DELETED
 "#
         );
         let id_arg = id.to_string();
         let keys = [keys::user(id.get()), USERS_INDEX.to_owned(), keys::user_sessions(id.get())];
         let reply = self.run(&DELETE_USER, &[&keys[0], &keys[1], &keys[2]], &[&id_arg, &condition.script_arg()])?;
         match reply.as_slice().first().and_then(text) {
-            Some("deleted") => Ok(WriteOutcome::Done(())),
-            Some("missing") => Ok(WriteOutcome::Missing),
-            Some("mismatch") => Ok(WriteOutcome::PreconditionFailed),
+            Some(reply::DELETED) => Ok(WriteOutcome::Done(())),
+            Some(reply::MISSING) => Ok(WriteOutcome::Missing),
+            Some(reply::MISMATCH) => Ok(WriteOutcome::PreconditionFailed),
             _ => Err(unexpected(DELETE_USER.name, &reply)),
         }
     }
