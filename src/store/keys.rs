@@ -1,6 +1,6 @@
 //! Every Redis key name of the service, written once. Scripts get their keys through `KEYS` when
 //! they are known before the script runs, and build the others (keys of ids they read from Redis)
-//! from the prefixes below, which `key_prefixes!` also declares at the top of every script.
+//! from the prefixes below, which `lua_constants!` also declares at the top of every script.
 //!
 //! What each key holds, its type and expiry, and which keys are the original Flask service's:
 //! `docs/ARCHITECTURE.md`, "Redis key layout" (the one description; keep it in step with this file).
@@ -11,30 +11,16 @@ pub const USER_ID_COUNTER: &str = "user_id_counter";
 pub const USERS_INDEX: &str = "users:index";
 pub const HEALTH_CHECK: &str = "health_check";
 
-/// Declares each key prefix once, for both languages: as a Rust constant, and as a line of the Lua
-/// prelude every script starts with (`lua_prelude!`, a local of the same name), so that Rust and the
-/// scripts cannot disagree on a key name.
-macro_rules! key_prefixes {
-    ($($name:ident = $prefix:literal;)+) => {
-        $(const $name: &str = $prefix;)+
-
-        /// The Lua that declares every key prefix of `keys.rs` as a local of the same name.
-        macro_rules! lua_prelude {
-            () => {
-                concat!($("local ", stringify!($name), " = '", $prefix, "'\n"),+)
-            };
-        }
-    };
-}
-
-key_prefixes! {
+// Each key prefix once, for both languages: a Rust constant, and a local of the same name in every
+// script's prelude (`lua_prelude!`).
+lua_constants!(lua_prelude {
     USER = "user:";
     SESSION = "session:";
     SESSION_META = "session_meta:";
     USER_SESSIONS = "user_sessions:";
     HASHED_SESSION = "hashed_session:";
     HASHED_SESSION_META = "hashed_session_meta:";
-}
+});
 
 const IDEMPOTENCY_KEY: &str = "idempotency_key:";
 

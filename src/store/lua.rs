@@ -9,35 +9,36 @@ macro_rules! script {
     };
 }
 
-/// Declares each status word scripts reply with once, for both languages: as a constant of `reply`,
-/// which the Rust decoders match, and as a Lua local of the same name, which the scripts return
-/// (`lua_reply_words!`, in every script's prelude).
-macro_rules! reply_words {
-    ($($name:ident = $word:literal;)+) => {
-        /// The status words scripts reply with (`reply_words!`).
-        pub(super) mod reply {
-            $(pub const $name: &str = $word;)+
-        }
+/// Declares string constants once for both languages: as Rust constants (of visibility `$vis`), and
+/// as a macro `$lua!()` expanding to Lua that declares each as a local of the same name, for every
+/// script's prelude (`script!`). The key prefixes (`keys.rs`) and the status words below are declared this way.
+macro_rules! lua_constants {
+    ($vis:vis $lua:ident { $($name:ident = $value:literal;)+ }) => {
+        $($vis const $name: &str = $value;)+
 
-        /// The Lua that declares every status word as a local of the same name.
-        macro_rules! lua_reply_words {
+        macro_rules! $lua {
             () => {
-                concat!($("local ", stringify!($name), " = '", $word, "'\n"),+)
+                concat!($("local ", stringify!($name), " = '", $value, "'\n"),+)
             };
         }
     };
 }
 
-reply_words! {
-    OK = "ok";
-    CREATED = "created";
-    DELETED = "deleted";
-    MISSING = "missing";
-    MISMATCH = "mismatch";
-    NO_USER = "no_user";
-    NO_ID_LEFT = "no_id_left";
-    KEY_REUSED = "key_reused";
-    REPLAYED = "replayed";
+/// The status words scripts reply with, which the Rust decoders match (`reply::MISSING`) and the
+/// scripts return (`return MISSING`).
+#[macro_use]
+pub(super) mod reply {
+    lua_constants!(pub lua_reply_words {
+        OK = "ok";
+        CREATED = "created";
+        DELETED = "deleted";
+        MISSING = "missing";
+        MISMATCH = "mismatch";
+        NO_USER = "no_user";
+        NO_ID_LEFT = "no_id_left";
+        KEY_REUSED = "key_reused";
+        REPLAYED = "replayed";
+    });
 }
 
 /// `now_ms()`: Redis's clock in milliseconds, the same for every instance of the app.

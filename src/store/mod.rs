@@ -7,11 +7,12 @@
 //! (`NOSCRIPT`, e.g. after a Redis restart). Spin flattens nested array replies into one flat list,
 //! so scripts reply with flat lists.
 
-// `keys` declares `lua_prelude!`, which `lua`'s `script!` uses: both before the scripts.
-#[macro_use]
-mod keys;
+// `lua` declares `lua_constants!`, which `keys` uses for `lua_prelude!`; `script!` uses both macros.
+// Both come before the scripts.
 #[macro_use]
 mod lua;
+#[macro_use]
+mod keys;
 mod redis_error;
 mod sessions;
 mod users;
