@@ -5,8 +5,10 @@
 //! - the real Spin CLI, when `SPIN_BIN` names it: a `spin up` per app (`real_spin.rs`);
 //! - an external server, when `APP_URL` is set (tests that need a private app are skipped then).
 
+pub mod otlp_receiver;
 pub mod real_spin;
 mod redis_observer;
+pub mod secrets;
 
 use std::collections::BTreeMap;
 use std::io::Write as _;
@@ -19,6 +21,7 @@ use serde_json::Value;
 use spin_test_host::{template_references, App, Manifest, RedisServer, Server};
 
 pub use real_spin::{spin_bin, SpinUp};
+pub use redis_observer::MonitorCommand;
 use redis_observer::RedisObserver;
 
 /// What serves the app under test.
@@ -74,6 +77,9 @@ pub struct Observation {
     /// Application variables resolved, by name: under real Spin what the counting provider was
     /// asked; under the test host, its model of that.
     pub variables_resolved: BTreeMap<String, u32>,
+    /// Every command Redis showed for the request, whole: round trips, connection set-up, and
+    /// the commands its scripts ran (client `lua`).
+    pub commands: Vec<MonitorCommand>,
 }
 
 impl TestApp {
@@ -239,6 +245,7 @@ impl TestApp {
             round_trips: activity.round_trips,
             variable_gets,
             variables_resolved,
+            commands: activity.commands,
         }
     }
 

@@ -24,6 +24,70 @@ pub struct RedisActivity {
     /// One entry per round trip, upper-cased command names, in the order Redis ran them, without
     /// the client library's connection set-up (`CLIENT SETINFO`, `HELLO`, `SELECT`).
     pub round_trips: Vec<String>,
+    /// Every command Redis showed for other clients, whole, in order: round trips, set-up and the
+    /// commands scripts ran (client `lua`), for tests that look at keys and arguments.
+    pub commands: Vec<MonitorCommand>,
+}
+
+/// One command as `MONITOR` showed it: who sent it (an address, or `lua` inside a script) and its
+/// arguments, unescaped, the command name first as the client spelled it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct MonitorCommand {
+    pub client: String,
+    pub args: Vec<Vec<u8>>,
+}
+
+impl MonitorCommand {
+    /// The command name, upper-cased.
+    pub fn name(&self) -> String {
+        self.args.first().map(|a| String::from_utf8_lossy(a).to_ascii_uppercase()).unwrap_or_default()
+    }
+}
+
+/// The arguments of a `MONITOR` line, each quoted and escaped as Redis's `sdscatrepr` writes them
+/// (`\\`, `\"`, `\n`, `\r`, `\t`, `\a`, `\b`, `\xHH`).
+fn parse_monitor_args(line: &str) -> Option<Vec<Vec<u8>>> {
+    let (_, rest) = line.split_once("] ")?;
+    let bytes = rest.as_bytes();
+    let mut args = Vec::new();
+    let mut i = 0;
+    while i < bytes.len() {
+        if bytes[i] == b' ' {
+            i += 1;
+            continue;
+        }
+        if bytes[i] != b'"' {
+            return None;
+        }
+        i += 1;
+        let mut arg = Vec::new();
+        loop {
+            match *bytes.get(i)? {
+                b'"' => break,
+                b'\\' => {
+                    i += 1;
+                    match *bytes.get(i)? {
+                        b'n' => arg.push(b'\n'),
+                        b'r' => arg.push(b'\r'),
+                        b't' => arg.push(b'\t'),
+                        b'a' => arg.push(7),
+                        b'b' => arg.push(8),
+                        b'x' => {
+                            let hex = std::str::from_utf8(bytes.get(i + 1..i + 3)?).ok()?;
+                            arg.push(u8::from_str_radix(hex, 16).ok()?);
+                            i += 2;
+                        }
+                        other => arg.push(other),
+                    }
+                }
+                other => arg.push(other),
+            }
+            i += 1;
+        }
+        i += 1;
+        args.push(arg);
+    }
+    Some(args)
 }
 
 fn connect(port: u16) -> BufReader<TcpStream> {
@@ -91,7 +155,7 @@ impl RedisObserver {
     /// Sends a marker through the control connection and returns every client command the
     /// monitor shows before it: Redis runs commands one at a time and shows them in order, so
     /// once the marker shows, everything sent before it has shown too.
-    fn drain(&mut self) -> Vec<(String, String)> {
+    fn drain(&mut self) -> Vec<(String, String, String)> {
         self.marks += 1;
         let marker = format!("observer-mark-{}", self.marks);
         command(&mut self.control, &["ECHO", &marker]);
@@ -106,7 +170,7 @@ impl RedisObserver {
                 }
                 continue;
             }
-            seen.push((client.to_owned(), cmd));
+            seen.push((client.to_owned(), cmd, line.trim_end().to_owned()));
         }
     }
 
@@ -122,17 +186,26 @@ impl RedisObserver {
         // The control connection's INFO opens nothing: the count is everyone else's.
         let opens = self.total_connections() - connections_before;
         let round_trips = commands
-            .into_iter()
-            .filter(|(client, cmd)| client != "lua" && !matches!(cmd.as_str(), "CLIENT" | "HELLO" | "SELECT" | "AUTH"))
-            .map(|(_, cmd)| cmd)
+            .iter()
+            .filter(|(client, cmd, _)| {
+                client != "lua" && !matches!(cmd.as_str(), "CLIENT" | "HELLO" | "SELECT" | "AUTH")
+            })
+            .map(|(_, cmd, _)| cmd.clone())
             .collect();
-        RedisActivity { opens, round_trips }
+        let commands = commands
+            .into_iter()
+            .map(|(client, _, line)| {
+                let args = parse_monitor_args(&line).unwrap_or_else(|| panic!("unreadable MONITOR line: {line}"));
+                MonitorCommand { client, args }
+            })
+            .collect();
+        RedisActivity { opens, round_trips, commands }
     }
 }
 
 #[cfg(test)]
 mod tests {
-    use super::parse_monitor_line;
+    use super::{parse_monitor_args, parse_monitor_line};
 
     #[test]
     fn monitor_lines_are_read_as_client_and_command() {
@@ -145,5 +218,14 @@ mod tests {
             Some(("lua", "ZADD".to_owned()))
         );
         assert_eq!(parse_monitor_line("OK"), None);
+    }
+
+    #[test]
+    fn monitor_arguments_are_unescaped() {
+        assert_eq!(
+            parse_monitor_args(r#"1700000000.123456 [0 lua] "SET" "k\"1" "a\\b\n\x00\xff" "" "#),
+            Some(vec![b"SET".to_vec(), b"k\"1".to_vec(), b"a\\b\n\x00\xff".to_vec(), Vec::new()])
+        );
+        assert_eq!(parse_monitor_args("OK"), None);
     }
 }
