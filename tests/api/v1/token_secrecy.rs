@@ -165,6 +165,7 @@ fn spins_telemetry_carries_no_token_of_the_header_form() {
     );
 
     for export in &received {
+        assert_eq!(export.method, "POST", "{}", export.path);
         let encoding = export.header("content-encoding").unwrap_or("identity");
         assert_eq!(encoding, "identity", "{}: compressed, so a byte search would prove nothing", export.path);
         if let Some((token, form)) = find_token(&export.body, &tokens) {
