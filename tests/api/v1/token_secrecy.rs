@@ -11,7 +11,7 @@ use serde_json::{json, Value};
 use super::session_kit::*;
 use crate::helpers::otlp_receiver::OtlpReceiver;
 use crate::helpers::secrets::{contains, find_token};
-use crate::helpers::{eventually, skip, spin_bin, MonitorCommand, Observation, TestApp, TestResponse};
+use crate::helpers::{eventually, skip, spin_bin, unique, MonitorCommand, Observation, TestApp, TestResponse};
 
 /// Every command Redis showed for each request, by the operation that sent it.
 struct Capture<'a> {
@@ -132,7 +132,11 @@ fn spins_telemetry_carries_no_token_of_the_header_form() {
     let env = [
         ("OTEL_EXPORTER_OTLP_ENDPOINT", endpoint.as_str()),
         ("OTEL_EXPORTER_OTLP_PROTOCOL", "http/protobuf"),
-        // The batch processors wait 5 s (spans) and 1 s (logs) by default before an export.
+        // Spin's default, said outright (4.0.2 sends uncompressed bodies even when asked for gzip);
+        // every export's `content-encoding` is checked below, as a byte search needs plain bytes.
+        ("OTEL_EXPORTER_OTLP_COMPRESSION", "none"),
+        // The span processor waits 5 s by default before an export (seen: the test takes 5 s more
+        // without this), the log processor 1 s.
         ("OTEL_BSP_SCHEDULE_DELAY", "200"),
         ("OTEL_BLRP_SCHEDULE_DELAY", "200"),
     ];
@@ -151,18 +155,26 @@ fn spins_telemetry_carries_no_token_of_the_header_form() {
     assert_eq!(header_get(&app, &unknown).status, 404);
     let tokens = [first, second, unknown];
 
-    // Last, a path-form read: once its token shows in a span, the spans of every request before
-    // it have been exported too (a batch processor exports in the order spans end).
+    // Last, a path-form read: once its token shows in a span, and its access-log line (found by
+    // its request id) in the exported logs, everything before it has been exported too (each batch
+    // processor exports in the order its records were made).
     let visible = token(&create(&app, &json!({})));
-    assert_eq!(app.get(&format!("/v1/sessions/{visible}")).status, 200);
-    let exported = eventually(Duration::from_secs(60), || receiver.has("/v1/traces", visible.as_bytes()));
+    let last_request = unique("otlp-last");
+    let res = app.send(app.request("GET", &format!("/v1/sessions/{visible}")).header("x-request-id", &last_request));
+    assert_eq!(res.status, 200, "{}", res.text());
+    let exported = eventually(Duration::from_secs(60), || {
+        receiver.has("/v1/traces", visible.as_bytes()) && receiver.has("/v1/logs", last_request.as_bytes())
+    });
     let received = receiver.received();
     let paths: Vec<&str> = received.iter().map(|e| e.path.as_str()).collect();
-    assert!(exported, "no span with the path-form request's url.path within 60 s; received {paths:?}");
-    assert!(
-        receiver.has("/v1/traces", b"/v1/session/rotate"),
-        "the header form's spans were exported (url.path /v1/session/rotate)"
-    );
+    assert!(exported, "the last request's span and log line were not both exported within 60 s: {paths:?}");
+    // What the header form's requests exported: spans with their url.path, and the component's
+    // access-log lines (which name routes, not paths).
+    assert!(receiver.has("/v1/traces", b"/v1/session/rotate"), "no span of POST /v1/session/rotate");
+    assert!(receiver.has("/v1/logs", br#""route":"/v1/session/rotate""#), "no log line of the rotation");
+    // Spin's outbound Redis spans name the keys of the commands: a session's key is its digest.
+    let read_key = record_key(&tokens[0]);
+    assert!(receiver.has("/v1/traces", read_key.as_bytes()), "no Redis span naming {read_key}");
 
     for export in &received {
         assert_eq!(export.method, "POST", "{}", export.path);
