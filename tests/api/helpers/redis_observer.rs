@@ -31,10 +31,28 @@ pub struct RedisActivity {
 
 /// One command as `MONITOR` showed it: who sent it (an address, or `lua` inside a script) and its
 /// arguments, unescaped, the command name first as the client spelled it.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Clone, PartialEq, Eq)]
 pub struct MonitorCommand {
     pub client: String,
     pub args: Vec<Vec<u8>>,
+}
+
+/// Readable in assertion messages: arguments as text, long ones (scripts) cut short.
+impl std::fmt::Debug for MonitorCommand {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let args: Vec<String> = self
+            .args
+            .iter()
+            .map(|a| {
+                let text = String::from_utf8_lossy(a);
+                match text.char_indices().nth(80) {
+                    Some((cut, _)) => format!("{}...", &text[..cut]),
+                    None => text.into_owned(),
+                }
+            })
+            .collect();
+        write!(f, "[{}] {args:?}", self.client)
+    }
 }
 
 impl MonitorCommand {

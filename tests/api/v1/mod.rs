@@ -1,5 +1,6 @@
 mod idempotency;
 mod session_cap;
+mod session_cost;
 mod session_header;
 mod session_kit;
 mod session_lifetime;
