@@ -184,6 +184,14 @@ fn normalise(text: &str) -> String {
             i += len;
             continue;
         }
+        // A client address (`client_address`) has the port the client happened to get.
+        let loopback: Vec<char> = "127.0.0.1:".chars().collect();
+        let port = chars[i..].iter().skip(loopback.len()).take_while(|c| c.is_ascii_digit()).count();
+        if chars[i..].starts_with(&loopback) && port > 0 {
+            out.push_str("127.0.0.1:<port>");
+            i += loopback.len() + port;
+            continue;
+        }
         let run = chars[i..].iter().take_while(|c| c.is_ascii_alphanumeric() || **c == '-' || **c == '_').count();
         if run >= 32 {
             out.push_str(&format!("<{run} random characters>"));
@@ -226,4 +234,5 @@ fn normalising_keeps_what_is_the_same_on_every_run() {
     assert_eq!(normalise("\"5f0b6d2a3c4e1f7a8b9c0d1e2f3a4b5c6d7e8f90\""), "\"<40 random characters>\"");
     assert_ne!(normalise("abcdefghijklmnopqrstuvwxyz012345"), normalise("abcdefghijklmnopqrstuvwxyz0123456"));
     assert_eq!(normalise("Doe-John 2026-11-30 1"), "Doe-John 2026-11-30 1");
+    assert_eq!(normalise(r#""client_address":"127.0.0.1:53122""#), r#""client_address":"127.0.0.1:<port>""#);
 }

@@ -96,28 +96,42 @@ end
     };
 }
 
-/// A user's session index (needs `lua_now_ms!`): two sorted sets of token digests, one scored by
-/// creation (unique scores: the listing's cursor and the cap's "oldest"), one by expiry (to find
-/// what has expired without reading every session).
+/// A user's session index: two sorted sets of token digests, one scored by creation (unique
+/// scores: the listing's cursor and the cap's "oldest"), one by expiry (to find what has expired
+/// without reading every session).
 ///
 /// - `index_keys(uid)`: the two keys;
-/// - `tidy_index(uid)`: drops the entries that have expired, and makes both keys expire with the
-///   user's last session, so the index never outlives its sessions; every script that writes the
-///   index ends with it;
 /// - `unindex(uid, member)`: removes one entry;
-/// - `revoke_sessions(uid, keep)`: deletes every session of the user but `keep` (a digest, or nil),
-///   with their entries; returns how many live sessions it deleted.
+/// - `tidy_index(uid, now, cap)`: drops the entries that have expired by `now` (milliseconds),
+///   then, if `cap` is given, deletes the oldest sessions beyond it, and makes both keys expire
+///   with the user's last session, so the index never outlives its sessions. Every script that
+///   writes the index ends with it;
+/// - `revoke_sessions(uid, keep, now)`: deletes every session of the user but `keep` (a digest, or
+///   nil: then the index goes too), with their entries; returns how many live sessions it deleted.
 macro_rules! lua_session_index {
     () => {
         r#"
 local function index_keys(uid)
   return USER_SESSIONS_BY_CREATION .. uid, USER_SESSIONS_BY_EXPIRY .. uid
 end
-local function tidy_index(uid)
+local function unindex(uid, member)
   local by_creation, by_expiry = index_keys(uid)
-  for _, member in ipairs(redis.call('ZRANGEBYSCORE', by_expiry, '-inf', string.format('%d', now_ms()))) do
-    redis.call('ZREM', by_creation, member)
-    redis.call('ZREM', by_expiry, member)
+  redis.call('ZREM', by_creation, member)
+  redis.call('ZREM', by_expiry, member)
+end
+local function tidy_index(uid, now, cap)
+  local by_creation, by_expiry = index_keys(uid)
+  for _, member in ipairs(redis.call('ZRANGEBYSCORE', by_expiry, '-inf', string.format('%d', now))) do
+    unindex(uid, member)
+  end
+  if cap then
+    local over = redis.call('ZCARD', by_creation) - cap
+    if over > 0 then
+      for _, oldest in ipairs(redis.call('ZRANGE', by_creation, 0, over - 1)) do
+        redis.call('DEL', SESSION_RECORD .. oldest)
+        unindex(uid, oldest)
+      end
+    end
   end
   local last = redis.call('ZRANGE', by_expiry, -1, -1, 'WITHSCORES')
   if last[2] then
@@ -127,12 +141,7 @@ local function tidy_index(uid)
     redis.call('DEL', by_creation, by_expiry)
   end
 end
-local function unindex(uid, member)
-  local by_creation, by_expiry = index_keys(uid)
-  redis.call('ZREM', by_creation, member)
-  redis.call('ZREM', by_expiry, member)
-end
-local function revoke_sessions(uid, keep)
+local function revoke_sessions(uid, keep, now)
   local by_creation = index_keys(uid)
   local revoked = 0
   for _, member in ipairs(redis.call('ZRANGE', by_creation, 0, -1)) do
@@ -141,7 +150,7 @@ local function revoke_sessions(uid, keep)
       unindex(uid, member)
     end
   end
-  tidy_index(uid)
+  if keep then tidy_index(uid, now) else redis.call('DEL', index_keys(uid)) end
   return revoked
 end
 "#

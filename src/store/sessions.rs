@@ -96,19 +96,13 @@ local record = {uid = uid, created = now, expires = math.min(now + ttl, absolute
 local text = write_record(KEYS[1], record)
 if uid ~= '' then
   local by_creation, by_expiry = index_keys(uid)
-  tidy_index(uid)
   -- Scores are unique, so that a page's cursor (a score) names one place in the order.
   local score = now
   local last = redis.call('ZRANGE', by_creation, -1, -1, 'WITHSCORES')
   if last[2] and tonumber(last[2]) >= score then score = tonumber(last[2]) + 1 end
   redis.call('ZADD', by_creation, string.format('%d', score), digest)
   redis.call('ZADD', by_expiry, string.format('%d', record.expires), digest)
-  while redis.call('ZCARD', by_creation) > cap do
-    local oldest = redis.call('ZRANGE', by_creation, 0, 0)[1]
-    redis.call('DEL', SESSION_RECORD .. oldest)
-    unindex(uid, oldest)
-  end
-  tidy_index(uid)
+  tidy_index(uid, now, cap)
 end
 return {CREATED, text}
 "#
@@ -167,8 +161,8 @@ if not text then return {MISSING} end
 local record = read_record(text)
 if not record then return redis.error_reply('ERR unreadable session record') end
 if data ~= '' then record.data = data end
+local now = now_ms()
 if ttl ~= '' then
-  local now = now_ms()
   record.expires = math.min(now + tonumber(ttl), record.absolute)
   record.refreshed = string.format('%d', now)
 end
@@ -176,7 +170,7 @@ text = write_record(KEYS[1], record)
 if ttl ~= '' and record.uid ~= '' then
   local _, by_expiry = index_keys(record.uid)
   redis.call('ZADD', by_expiry, 'XX', string.format('%d', record.expires), digest)
-  tidy_index(record.uid)
+  tidy_index(record.uid, now)
 end
 return {OK, text}
 "#
@@ -203,7 +197,8 @@ local text = redis.call('GET', KEYS[1])
 if not text then return {MISSING} end
 local record = read_record(text)
 if not record then return redis.error_reply('ERR unreadable session record') end
-record.refreshed = string.format('%d', now_ms())
+local now = now_ms()
+record.refreshed = string.format('%d', now)
 text = write_record(KEYS[2], record)
 redis.call('DEL', KEYS[1])
 if record.uid ~= '' then
@@ -214,7 +209,7 @@ if record.uid ~= '' then
     redis.call('ZADD', by_creation, score, new)
     redis.call('ZADD', by_expiry, string.format('%d', record.expires), new)
   end
-  tidy_index(record.uid)
+  tidy_index(record.uid, now)
 end
 return {OK, text}
 "#
@@ -239,7 +234,7 @@ redis.call('DEL', KEYS[1])
 local record = read_record(text)
 if record and record.uid ~= '' then
   unindex(record.uid, ARGV[1])
-  tidy_index(record.uid)
+  tidy_index(record.uid, now_ms())
 end
 return 1
 "#
@@ -324,7 +319,7 @@ for _, member in ipairs(redis.call('ZRANGE', by_creation, 0, -1)) do
   if redis.sha1hex(member) == public_id then
     local deleted = redis.call('DEL', SESSION_RECORD .. member)
     unindex(uid, member)
-    tidy_index(uid)
+    tidy_index(uid, now_ms())
     return deleted
   end
 end
@@ -359,7 +354,7 @@ if except ~= '' then
   end
   if not keep then return {NO_SESSION} end
 end
-return {OK, revoke_sessions(uid, keep)}
+return {OK, revoke_sessions(uid, keep, now_ms())}
 "#
         );
         let uid = user_id.to_string();
