@@ -185,8 +185,11 @@ class Bench:
             log(f"  {key:<24} {cap.describe()}")
         for key, cap in self.captures.items():
             if key.startswith("v1_") and (cap.carries("tok") or cap.carries("new")):
-                log(f"WARNING {key}: the service sent a session token itself to Redis (issue 15 forbids it; "
-                    "the probe gets the same values as the service, so the rows still compare like for like)")
+                log(f"WARNING {key}: the service sent a session token itself to Redis, not only its digest "
+                    "(issue 15 forbids it)")
+        if any(c.setup for c in self.captures.values()):
+            log("  (connection setup commands seen and left to Spin: "
+                f"{sorted({c[0].decode() for cap in self.captures.values() for c in cap.setup})})")
 
     def new_session(self, uid):
         return self.call("POST", "/v1/sessions", f'{{"user_id":{uid},"data":{{"theme":"sombre"}},"ttl_seconds":3600}}',
@@ -196,9 +199,6 @@ class Bench:
         """Templates a capture again, for values known only from the request's answer (a new token)."""
         cap = self.captures[key]
         self.captures[key] = Capture(templated(cap.render(), **variables), cap.setup)
-        if any(c.setup for c in self.captures.values()):
-            log("  (connection setup commands seen and left to Spin: "
-                f"{sorted({c[0].decode() for cap in self.captures.values() for c in cap.setup})})")
 
     # -- data -------------------------------------------------------------------------------------
 
