@@ -11,9 +11,15 @@ pub fn now() -> String {
     format!("{}.{:06}Z", date_time(t.as_secs()), t.subsec_micros())
 }
 
-/// `ms` milliseconds from now, with milliseconds (for expiry times).
-pub fn now_plus_ms(ms: u64) -> String {
-    let t = since_epoch(SystemTime::now()).saturating_add(Duration::from_millis(ms));
+/// Milliseconds since the Unix epoch, now.
+pub fn now_ms() -> u64 {
+    since_epoch(SystemTime::now()).as_millis().try_into().unwrap_or(u64::MAX)
+}
+
+/// A time given in milliseconds since the Unix epoch, with milliseconds, e.g.
+/// `2026-11-30T10:00:00.123Z` (sessions' times, which Redis's clock sets).
+pub fn at_ms(ms: u64) -> String {
+    let t = Duration::from_millis(ms);
     format!("{}.{:03}Z", date_time(t.as_secs()), t.subsec_millis())
 }
 
@@ -45,7 +51,7 @@ fn civil_from_days(days: u64) -> (u64, u64, u64) {
 
 #[cfg(test)]
 mod tests {
-    use super::date_time;
+    use super::{at_ms, date_time};
 
     #[test]
     fn dates_are_utc_calendar_dates() {
@@ -54,5 +60,6 @@ mod tests {
         assert_eq!(date_time(1_795_000_000), "2026-11-18T11:06:40");
         assert_eq!(date_time(4_107_542_399), "2100-02-28T23:59:59");
         assert_eq!(date_time(253_402_300_799), "9999-12-31T23:59:59");
+        assert_eq!(at_ms(1_795_000_000_007), "2026-11-18T11:06:40.007Z");
     }
 }

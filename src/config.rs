@@ -165,6 +165,18 @@ impl Config {
     pub fn session_max_ttl_seconds(&self) -> u64 {
         self.tuning.session_max_ttl_seconds
     }
+
+    /// The longest absolute lifetime of a `/v1` session, and its default
+    /// (`session_max_lifetime_seconds`): no refresh keeps a session past it.
+    pub fn session_max_lifetime_seconds(&self) -> u64 {
+        self.tuning.session_max_lifetime_seconds
+    }
+
+    /// How many live sessions a user may hold; creating one more evicts the oldest
+    /// (`max_sessions_per_user`).
+    pub fn max_sessions_per_user(&self) -> u64 {
+        self.tuning.max_sessions_per_user
+    }
 }
 
 fn lookup(variable: &str) -> Result<String, ConfigError> {
@@ -242,10 +254,12 @@ struct Tuning {
     max_session_data_depth: u64,
     max_session_id_bytes: u64,
     max_page_size: u64,
+    session_max_lifetime_seconds: u64,
+    max_sessions_per_user: u64,
 }
 
 /// Every tuning setting's name, for messages.
-const TUNING_NAMES: [&str; 8] = [
+const TUNING_NAMES: [&str; 10] = [
     "session_ttl_seconds",
     "session_max_ttl_seconds",
     "max_body_bytes",
@@ -254,6 +268,8 @@ const TUNING_NAMES: [&str; 8] = [
     "max_session_data_depth",
     "max_session_id_bytes",
     "max_page_size",
+    "session_max_lifetime_seconds",
+    "max_sessions_per_user",
 ];
 
 /// The defaults, as docs/OPERATIONS.md documents them.
@@ -268,6 +284,8 @@ impl Default for Tuning {
             max_session_data_depth: 32,
             max_session_id_bytes: 128,
             max_page_size: 1000,
+            session_max_lifetime_seconds: 30 * 24 * 3600,
+            max_sessions_per_user: 100,
         }
     }
 }
@@ -313,6 +331,8 @@ impl Tuning {
             "max_session_data_depth" => &mut self.max_session_data_depth,
             "max_session_id_bytes" => &mut self.max_session_id_bytes,
             "max_page_size" => &mut self.max_page_size,
+            "session_max_lifetime_seconds" => &mut self.session_max_lifetime_seconds,
+            "max_sessions_per_user" => &mut self.max_sessions_per_user,
             _ => unreachable!("only names from TUNING_NAMES reach here"),
         }
     }
@@ -439,6 +459,9 @@ mod tests {
         let t = parse("max_body_bytes=131072, session_ttl_seconds=600 max_page_size=2000").unwrap();
         assert_eq!((t.max_body_bytes, t.session_ttl_seconds, t.max_page_size), (131072, 600, 2000));
         assert_eq!(t.max_name_chars, 200);
+        assert_eq!((t.session_max_lifetime_seconds, t.max_sessions_per_user), (2_592_000, 100));
+        let t = parse("session_max_lifetime_seconds=60 max_sessions_per_user=3").unwrap();
+        assert_eq!((t.session_max_lifetime_seconds, t.max_sessions_per_user), (60, 3));
         assert!(matches!(
             parse("max_body_bytes=12k"),
             Err(ConfigError::NotAPositiveInteger { name: "max_body_bytes", .. })

@@ -141,13 +141,16 @@ impl SessionToken {
         Ok(SessionToken(crate::base64url::encode(&bytes)))
     }
 
-    pub fn as_str(&self) -> &str {
-        &self.0
+    /// A token as a client sends it, if it can be one this service made: any other text names no
+    /// session, without asking Redis.
+    pub fn parse(text: &str) -> Option<SessionToken> {
+        let valid = text.len() == SESSION_TOKEN_BYTES / 3 * 4
+            && text.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_');
+        valid.then(|| SessionToken(text.to_owned()))
     }
 
-    /// The token as the id the client will use for it.
-    pub fn id(&self) -> SessionId {
-        SessionId(self.0.clone())
+    pub fn as_str(&self) -> &str {
+        &self.0
     }
 }
 

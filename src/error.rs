@@ -122,6 +122,8 @@ pub enum ParameterProblem {
 /// What a header's value is not.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum HeaderProblem {
+    /// The endpoint needs this header.
+    Missing,
     NotPrintableAscii,
     /// Empty, or longer than this many characters.
     Length(usize),

@@ -73,7 +73,11 @@ const ROUTES: &[Route] = &[
     route("/v1/users/{id}/sessions", Problem, &[(Get, users::list_sessions), (Delete, users::revoke_sessions)]),
     route("/v1/users/{id}/sessions/{public_id}", Problem, &[(Delete, users::revoke_session)]),
     route("/v1/sessions", Problem, &[(Post, sessions::create)]),
+    // The session whose token is in `X-Session-Token` (recommended: paths end up in logs).
+    route("/v1/session", Problem, &[(Get, sessions::get_current), (Patch, sessions::update_current), (Delete, sessions::delete_current)]),
+    route("/v1/session/rotate", Problem, &[(Post, sessions::rotate_current)]),
     route("/v1/sessions/{id}", Problem, &[(Get, sessions::get), (Patch, sessions::update), (Delete, sessions::delete)]),
+    route("/v1/sessions/{id}/rotate", Problem, &[(Post, sessions::rotate)]),
     // Operations.
     public("/healthz", Problem, &[(Get, health::check)]),
     route("/openapi.json", Problem, &[(Get, openapi::document)]),

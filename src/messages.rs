@@ -144,6 +144,7 @@ fn parameter_english(problem: &ParameterProblem) -> String {
 
 fn header_english(problem: &HeaderProblem) -> String {
     match problem {
+        HeaderProblem::Missing => "is required".into(),
         HeaderProblem::NotPrintableAscii => "must be printable ASCII".into(),
         HeaderProblem::Length(max) => format!("must be 1 to {max} characters long"),
     }
@@ -226,6 +227,12 @@ mod tests {
                 "Requête invalide",
                 "Bad Request",
                 "invalid query parameter `cursor`: must be the cursor a previous call returned",
+            ),
+            (
+                ApiError::InvalidHeader { name: "X-Session-Token", problem: HeaderProblem::Missing },
+                "Requête invalide",
+                "Bad Request",
+                "invalid header `X-Session-Token`: is required",
             ),
             (
                 ApiError::InvalidHeader { name: "Idempotency-Key", problem: HeaderProblem::NotPrintableAscii },

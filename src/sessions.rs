@@ -1,10 +1,16 @@
-//! `/v1/sessions`: sessions with service-generated tokens that can be read, refreshed (sliding
-//! expiry), and revoked, optionally tied to a user.
+//! `/v1/sessions` and `/v1/session`: sessions with service-generated tokens that can be read,
+//! refreshed (sliding expiry, capped by an absolute lifetime), rotated and revoked, optionally tied
+//! to a user.
 //!
-//! The token (the session's `id` in the API, a bearer credential) is shown once, in the `201`; the
-//! store keeps only its SHA-256 digest, so a lookup by token is a lookup by digest and no secret is
-//! ever compared here. Listings show each session's `public_id` instead, which names the session
-//! (for `DELETE /v1/users/<id>/sessions/<public_id>`) but cannot be used as a token.
+//! The token (the session's `id` in the API, a bearer credential) is shown in the `201`s of
+//! create and rotate; the store keeps only its SHA-256 digest, so a lookup by token is a lookup by
+//! digest and no secret is ever compared here. Listings show each session's `public_id` instead,
+//! which names the session (for `DELETE /v1/users/<id>/sessions/<public_id>`) but cannot be used as
+//! a token.
+//!
+//! Each operation comes in two forms: `/v1/session` takes the token in the `X-Session-Token`
+//! header (recommended: URL paths are recorded by proxies, and by Spin's traces and logs), and
+//! `/v1/sessions/<token>` in the path.
 //!
 //! `POST /v1/sessions` does not honour `Idempotency-Key`: replaying its answer would mean storing
 //! the token.
@@ -13,14 +19,18 @@ use serde::Deserialize;
 use serde_json::{json, Value};
 use spin_sdk::http::{Request, Response};
 
-use crate::routing::Context;
-
 use crate::config::Config;
-
-use crate::domain::{SessionId, SessionToken, Ttl, UserId};
-use crate::error::{ApiError, FieldProblem, Missing};
-use crate::store::{self, Session, SessionUpdate};
+use crate::domain::{SessionToken, Ttl, UserId};
+use crate::error::{ApiError, FieldProblem, HeaderProblem, Missing};
+use crate::routing::Context;
+use crate::store::{NewSession, Session, SessionUpdate};
 use crate::{clock, request, response};
+
+/// The header that carries the token in the recommended form.
+const TOKEN_HEADER: &str = "X-Session-Token";
+
+/// The most of a `User-Agent` a session records, in characters.
+const MAX_USER_AGENT_CHARS: usize = 256;
 
 /// The body of `POST /v1/sessions`.
 #[derive(Deserialize)]
@@ -32,9 +42,11 @@ struct NewSessionBody {
     data: Option<Value>,
     #[serde(default, deserialize_with = "request::present")]
     ttl_seconds: Option<Value>,
+    #[serde(default, deserialize_with = "request::present")]
+    max_lifetime_seconds: Option<Value>,
 }
 
-/// The body of `PATCH /v1/sessions/<id>`.
+/// The body of `PATCH /v1/session` and `PATCH /v1/sessions/<token>`.
 #[derive(Deserialize)]
 #[serde(deny_unknown_fields)]
 struct SessionPatchBody {
@@ -44,15 +56,17 @@ struct SessionPatchBody {
     ttl_seconds: Option<Value>,
 }
 
-/// `POST /v1/sessions`, parsed: the owner if any, the data as it will be stored,
-/// and the life of the session.
-struct NewSession {
+/// `POST /v1/sessions`, parsed: what the store needs, with the caller's details.
+struct NewSessionRequest {
     user_id: Option<UserId>,
     stored_data: String,
     ttl: Ttl,
+    lifetime: Ttl,
+    user_agent: Option<String>,
+    client_address: Option<String>,
 }
 
-impl NewSession {
+impl NewSessionRequest {
     fn parse(req: &Request, config: &Config) -> Result<Self, ApiError> {
         let body: NewSessionBody = request::json_body(req)?;
         let user_id = match &body.user_id {
@@ -65,84 +79,131 @@ impl NewSession {
         };
         let data = body.data.unwrap_or_else(|| json!({}));
         let stored_data = request::session_data(config, &data)?;
-        let ttl = match ttl_field(config, body.ttl_seconds.as_ref())? {
-            Some(ttl) => ttl,
-            None => Ttl::from_seconds(config.session_ttl_seconds()).expect("settings are positive integers"),
-        };
-        Ok(NewSession { user_id, stored_data, ttl })
+        let ttl = seconds_field(config.session_max_ttl_seconds(), "ttl_seconds", body.ttl_seconds.as_ref())?
+            .unwrap_or_else(|| seconds(config.session_ttl_seconds()));
+        let max_lifetime = config.session_max_lifetime_seconds();
+        let lifetime = seconds_field(max_lifetime, "max_lifetime_seconds", body.max_lifetime_seconds.as_ref())?
+            .unwrap_or_else(|| seconds(max_lifetime));
+        Ok(NewSessionRequest {
+            user_id,
+            stored_data,
+            ttl,
+            lifetime,
+            user_agent: header_text(req, "user-agent", MAX_USER_AGENT_CHARS),
+            // Spin's own header: the address of the peer that connected (a proxy, behind one).
+            client_address: header_text(req, "spin-client-addr", MAX_USER_AGENT_CHARS),
+        })
     }
 }
 
-/// `PATCH /v1/sessions/<id>`, parsed: which session, and what changes.
-struct SessionChange {
-    token: SessionId,
-    update: SessionUpdate,
+/// `PATCH`, parsed: what changes.
+fn parse_update(req: &Request, config: &Config) -> Result<SessionUpdate, ApiError> {
+    let body: SessionPatchBody = request::json_body(req)?;
+    Ok(SessionUpdate {
+        data: body.data.as_ref().map(|data| request::session_data(config, data)).transpose()?,
+        ttl: seconds_field(config.session_max_ttl_seconds(), "ttl_seconds", body.ttl_seconds.as_ref())?,
+    })
 }
 
-impl SessionChange {
-    fn parse(req: &Request, param: &str, config: &Config) -> Result<Self, ApiError> {
-        let token = session_token(config, param)?;
-        let body: SessionPatchBody = request::json_body(req)?;
-        let update = SessionUpdate {
-            data: body.data.as_ref().map(|data| request::session_data(config, data)).transpose()?,
-            ttl: ttl_field(config, body.ttl_seconds.as_ref())?,
-        };
-        Ok(SessionChange { token, update })
-    }
-}
-
-/// `POST /v1/sessions` `{"user_id"?, "data"?, "ttl_seconds"?}` → `201` with `Location`.
+/// `POST /v1/sessions` `{"user_id"?, "data"?, "ttl_seconds"?, "max_lifetime_seconds"?}` → `201`
+/// with `Location`.
 pub fn create(cx: &Context) -> Result<Response, ApiError> {
     let (req, config) = (cx.req, cx.config);
-    let NewSession { user_id, stored_data, ttl } = NewSession::parse(req, config)?;
-    let token =
-        SessionToken::generate().map_err(|e| ApiError::Internal(format!("no randomness from the host: {e}")))?;
-    let created_at = clock::now();
-    let created = cx.store()?.create_session(&token, user_id, &stored_data, ttl, &created_at)?;
-    if let (false, Some(user_id)) = (created, user_id) {
-        return Err(ApiError::InvalidField { field: "user_id", problem: FieldProblem::NoSuchUser(user_id.get()) });
-    }
-    let location = format!("{}/v1/sessions/{}", request::base_path(req), token.as_str());
-    let session = Session {
-        public_id: store::public_id(&token),
-        data: stored_data.into_bytes(),
-        user_id,
-        created_at: Some(created_at),
-        ttl_ms: Some(ttl.millis()),
+    let new = NewSessionRequest::parse(req, config)?;
+    let token = new_token()?;
+    let session = cx.store()?.create_session(
+        &token,
+        &NewSession {
+            user_id: new.user_id,
+            data_json: &new.stored_data,
+            ttl: new.ttl,
+            lifetime: new.lifetime,
+            client_address: new.client_address.as_deref(),
+            user_agent: new.user_agent.as_deref(),
+            max_per_user: config.max_sessions_per_user(),
+        },
+    )?;
+    let Some(session) = session else {
+        let user_id = new.user_id.map_or(0, UserId::get);
+        return Err(ApiError::InvalidField { field: "user_id", problem: FieldProblem::NoSuchUser(user_id) });
     };
-    let mut res = response::json(201, &with_token(session_json(&session)?, &token.id()));
-    res.set_header("location", location);
-    Ok(res)
+    created(req, &session, &token)
 }
 
-/// `GET /v1/sessions/<id>` → the session with its remaining `ttl_seconds`.
+/// `GET /v1/sessions/<token>`.
 pub fn get(cx: &Context) -> Result<Response, ApiError> {
-    let config = cx.config;
-    let param = cx.param("id");
-    let token = session_token(config, param)?;
+    read(cx, path_token(cx)?)
+}
+
+/// `GET /v1/session` with `X-Session-Token`.
+pub fn get_current(cx: &Context) -> Result<Response, ApiError> {
+    read(cx, header_token(cx.req)?)
+}
+
+/// `PATCH /v1/sessions/<token>` `{"data"?, "ttl_seconds"?}`.
+pub fn update(cx: &Context) -> Result<Response, ApiError> {
+    change(cx, path_token(cx)?)
+}
+
+/// `PATCH /v1/session` `{"data"?, "ttl_seconds"?}` with `X-Session-Token`.
+pub fn update_current(cx: &Context) -> Result<Response, ApiError> {
+    change(cx, header_token(cx.req)?)
+}
+
+/// `DELETE /v1/sessions/<token>` → `204` (log out).
+pub fn delete(cx: &Context) -> Result<Response, ApiError> {
+    remove(cx, path_token(cx)?)
+}
+
+/// `DELETE /v1/session` with `X-Session-Token` → `204` (log out).
+pub fn delete_current(cx: &Context) -> Result<Response, ApiError> {
+    remove(cx, header_token(cx.req)?)
+}
+
+/// `POST /v1/sessions/<token>/rotate` → `201`: the session under a new token.
+pub fn rotate(cx: &Context) -> Result<Response, ApiError> {
+    move_to_new_token(cx, path_token(cx)?)
+}
+
+/// `POST /v1/session/rotate` with `X-Session-Token` → `201`: the session under a new token.
+pub fn rotate_current(cx: &Context) -> Result<Response, ApiError> {
+    move_to_new_token(cx, header_token(cx.req)?)
+}
+
+/// The session with its remaining `ttl_seconds`: one `GET`, nothing written.
+fn read(cx: &Context, token: SessionToken) -> Result<Response, ApiError> {
     let session = cx.store()?.get_session(&token)?.ok_or_else(not_found)?;
     Ok(response::json(200, &with_token(session_json(&session)?, &token)))
 }
 
-/// `PATCH /v1/sessions/<id>` `{"data"?, "ttl_seconds"?}`: replaces the data and/or restarts the
-/// expiry from now (sliding sessions).
-pub fn update(cx: &Context) -> Result<Response, ApiError> {
-    let (req, config) = (cx.req, cx.config);
-    let param = cx.param("id");
-    let SessionChange { token, update } = SessionChange::parse(req, param, config)?;
+/// Replaces the data and/or restarts the expiry from now (sliding sessions), never past the
+/// absolute expiry.
+fn change(cx: &Context, token: SessionToken) -> Result<Response, ApiError> {
+    let update = parse_update(cx.req, cx.config)?;
     let session = cx.store()?.update_session(&token, &update)?.ok_or_else(not_found)?;
     Ok(response::json(200, &with_token(session_json(&session)?, &token)))
 }
 
-/// `DELETE /v1/sessions/<id>` → `204` (log out).
-pub fn delete(cx: &Context) -> Result<Response, ApiError> {
-    let config = cx.config;
-    let param = cx.param("id");
-    let token = session_token(config, param)?;
+fn remove(cx: &Context, token: SessionToken) -> Result<Response, ApiError> {
     if !cx.store()?.delete_session(&token)? {
         return Err(not_found());
     }
     Ok(response::no_content())
+}
+
+/// Rotation, against session fixation: the old token is dead once this answers.
+fn move_to_new_token(cx: &Context, token: SessionToken) -> Result<Response, ApiError> {
+    let new = new_token()?;
+    let session = cx.store()?.rotate_session(&token, &new)?.ok_or_else(not_found)?;
+    created(cx.req, &session, &new)
+}
+
+/// The `201` of a session under a new token, with its `Location`.
+fn created(req: &Request, session: &Session, token: &SessionToken) -> Result<Response, ApiError> {
+    let location = format!("{}/v1/sessions/{}", request::base_path(req), token.as_str());
+    let mut res = response::json(201, &with_token(session_json(session)?, token));
+    res.set_header("location", location);
+    Ok(res)
 }
 
 /// A session as every endpoint shows it (the one place its representation is built): without its
@@ -150,40 +211,67 @@ pub fn delete(cx: &Context) -> Result<Response, ApiError> {
 pub fn session_json(session: &Session) -> Result<Value, ApiError> {
     let data: Value = serde_json::from_slice(&session.data)
         .map_err(|e| ApiError::Internal(format!("stored session data is not JSON: {e}")))?;
+    // The key exists, so the session is live: at least a second left, whatever the two clocks say.
+    let ttl_seconds = session.expires_ms.saturating_sub(clock::now_ms()).div_ceil(1000).max(1);
     Ok(json!({
         "public_id": session.public_id,
         "user_id": session.user_id,
         "data": data,
-        "created_at": session.created_at,
-        "expires_at": session.ttl_ms.map(clock::now_plus_ms),
-        "ttl_seconds": session.ttl_ms.map(|ms| ms.div_ceil(1000)),
+        "created_at": clock::at_ms(session.created_ms),
+        "expires_at": clock::at_ms(session.expires_ms),
+        "ttl_seconds": ttl_seconds,
+        "absolute_expires_at": clock::at_ms(session.absolute_expires_ms),
+        "last_refreshed_at": session.last_refreshed_ms.map(clock::at_ms),
+        "user_agent": session.user_agent,
+        "client_address": session.client_address,
     }))
 }
 
-/// A session as the endpoints addressed by its token show it: with the token the client sent, as
-/// `id`.
-fn with_token(mut session: Value, token: &SessionId) -> Value {
+/// A session as the endpoints addressed by its token show it: with the token, as `id`.
+fn with_token(mut session: Value, token: &SessionToken) -> Value {
     session["id"] = Value::String(token.as_str().to_owned());
     session
 }
 
-/// `ttl_seconds`: absent → `None`; present → a whole number from 1 to the
-/// `session_max_ttl_seconds` variable (422 otherwise), `60.0` included as JSON Schema counts it an
-/// integer. The setting is only parsed when a client asks for a TTL.
-fn ttl_field(config: &Config, value: Option<&Value>) -> Result<Option<Ttl>, ApiError> {
+fn new_token() -> Result<SessionToken, ApiError> {
+    SessionToken::generate().map_err(|e| ApiError::Internal(format!("no randomness from the host: {e}")))
+}
+
+/// A number of seconds: absent → `None`; present → a whole number from 1 to `max` (422 otherwise),
+/// `60.0` included as JSON Schema counts it an integer.
+fn seconds_field(max: u64, field: &'static str, value: Option<&Value>) -> Result<Option<Ttl>, ApiError> {
     let Some(value) = value else { return Ok(None) };
-    let max = config.session_max_ttl_seconds();
     request::whole_number(value)
         .filter(|seconds| *seconds <= max)
         .and_then(Ttl::from_seconds)
         .map(Some)
-        .ok_or(ApiError::InvalidField { field: "ttl_seconds", problem: FieldProblem::OutOfRange { min: 1, max } })
+        .ok_or(ApiError::InvalidField { field, problem: FieldProblem::OutOfRange { min: 1, max } })
 }
 
-/// A session token from the path (percent-decoded), or any id the original API may have written.
-/// One that cannot exist is 404 without asking Redis.
-fn session_token(config: &Config, param: &str) -> Result<SessionId, ApiError> {
-    request::session_id(config, param).ok_or_else(not_found)
+fn seconds(value: u64) -> Ttl {
+    Ttl::from_seconds(value).expect("settings are positive integers")
+}
+
+/// The token in `X-Session-Token`: 400 when the header is missing; a value that cannot be a token
+/// is 404 without asking Redis, as an unknown one.
+fn header_token(req: &Request) -> Result<SessionToken, ApiError> {
+    let value = req
+        .header(TOKEN_HEADER)
+        .ok_or(ApiError::InvalidHeader { name: TOKEN_HEADER, problem: HeaderProblem::Missing })?;
+    value.as_str().and_then(|v| SessionToken::parse(v.trim())).ok_or_else(not_found)
+}
+
+/// The token in the path (percent-decoded); one that cannot be a token is 404 without asking Redis.
+fn path_token(cx: &Context) -> Result<SessionToken, ApiError> {
+    request::path_segment(cx.param("id")).and_then(|t| SessionToken::parse(&t)).ok_or_else(not_found)
+}
+
+/// A header's text as a session records it: at most `max` characters, control characters
+/// dropped (the stored record is line-based), `None` when absent or empty.
+fn header_text(req: &Request, name: &str, max: usize) -> Option<String> {
+    let value = String::from_utf8_lossy(req.header(name)?.as_bytes());
+    let text: String = value.chars().filter(|c| !c.is_control()).take(max).collect();
+    (!text.is_empty()).then_some(text)
 }
 
 fn not_found() -> ApiError {

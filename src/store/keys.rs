@@ -16,10 +16,9 @@ pub const HEALTH_CHECK: &str = "health_check";
 lua_constants!(lua_prelude {
     USER = "user:";
     SESSION = "session:";
-    SESSION_META = "session_meta:";
-    USER_SESSIONS = "user_sessions:";
-    HASHED_SESSION = "hashed_session:";
-    HASHED_SESSION_META = "hashed_session_meta:";
+    SESSION_RECORD = "session_record:";
+    USER_SESSIONS_BY_CREATION = "user_sessions_by_creation:";
+    USER_SESSIONS_BY_EXPIRY = "user_sessions_by_expiry:";
 });
 
 const IDEMPOTENCY_KEY: &str = "idempotency_key:";
@@ -31,17 +30,20 @@ pub fn user(id: u64) -> String {
     format!("{USER}{id}")
 }
 
-pub fn user_sessions(user_id: u64) -> String {
-    format!("{USER_SESSIONS}{user_id}")
+/// A user's `/v1` sessions (their token digests), in creation order: the listing's order, and
+/// the oldest is the one the per-user cap evicts.
+pub fn user_sessions_by_creation(user_id: u64) -> String {
+    format!("{USER_SESSIONS_BY_CREATION}{user_id}")
 }
 
-/// The key of a session stored under its id as given (`/create_session`, old `/v1` layout).
+/// The key of a session of the original API, under the id its client chose, stored as given.
 pub fn session(id: &str) -> String {
     format!("{SESSION}{id}")
 }
 
-pub fn session_meta(id: &str) -> String {
-    format!("{SESSION_META}{id}")
+/// The key of a `/v1` session: the whole session, under its token's digest.
+pub fn session_record(digest: &str) -> String {
+    format!("{SESSION_RECORD}{digest}")
 }
 
 /// What a `/v1` session is stored under: the SHA-256 of its token, base64url (43 characters). The
@@ -61,23 +63,15 @@ pub fn sha256_base64url(bytes: &[u8]) -> String {
     crate::base64url::encode(&Sha256::digest(bytes))
 }
 
-pub fn hashed_session(digest: &str) -> String {
-    format!("{HASHED_SESSION}{digest}")
-}
-
-pub fn hashed_session_meta(digest: &str) -> String {
-    format!("{HASHED_SESSION_META}{digest}")
-}
-
 #[cfg(test)]
 mod tests {
     #[test]
     fn the_lua_prelude_declares_the_rust_prefixes() {
         assert_eq!(
             lua_prelude!(),
-            "local USER = 'user:'\nlocal SESSION = 'session:'\nlocal SESSION_META = 'session_meta:'\n\
-             local USER_SESSIONS = 'user_sessions:'\nlocal HASHED_SESSION = 'hashed_session:'\n\
-             local HASHED_SESSION_META = 'hashed_session_meta:'\n"
+            "local USER = 'user:'\nlocal SESSION = 'session:'\nlocal SESSION_RECORD = 'session_record:'\n\
+             local USER_SESSIONS_BY_CREATION = 'user_sessions_by_creation:'\n\
+             local USER_SESSIONS_BY_EXPIRY = 'user_sessions_by_expiry:'\n"
         );
         assert_eq!(super::user(7), "user:7");
     }

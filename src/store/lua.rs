@@ -14,7 +14,8 @@ macro_rules! script {
 /// script's prelude (`script!`). The key prefixes (`keys.rs`) and the status words below are declared this way.
 macro_rules! lua_constants {
     ($vis:vis $lua:ident { $($name:ident = $value:literal;)+ }) => {
-        $($vis const $name: &str = $value;)+
+        // Some are used by the scripts only.
+        $(#[allow(dead_code)] $vis const $name: &str = $value;)+
 
         macro_rules! $lua {
             () => {
@@ -38,6 +39,7 @@ pub(super) mod reply {
         NO_ID_LEFT = "no_id_left";
         KEY_REUSED = "key_reused";
         REPLAYED = "replayed";
+        NO_SESSION = "no_session";
     });
 }
 
@@ -66,93 +68,81 @@ end
     };
 }
 
-/// `session_keys(member)`: the data and metadata keys of a session from its entry in a user's
-/// index: a token digest (`hashed_session:`) or, for a session of the old layout, the token itself
-/// (`session:`). Told apart by which layout's metadata exists, not by the member's shape; an entry
-/// whose session has expired gets the old layout's keys, which name nothing of this user's (the
-/// callers check the metadata's `user_id`).
-macro_rules! lua_session_keys {
+/// `read_record(text)` and `record_text(r)`: a `/v1` session as stored, one string of nine lines:
+/// `v1`, user id (empty for none), created, expires and absolute expiry (milliseconds since the
+/// epoch, Redis's clock), last refresh (milliseconds, empty for none), client address, user agent,
+/// and the data JSON last (it may hold anything). `store::sessions::Record` reads the same format.
+/// `read_record` answers nil for text in another format (not written by this version).
+macro_rules! lua_session_record {
     () => {
         r#"
-local function session_keys(member)
-  if redis.call('EXISTS', HASHED_SESSION_META .. member) == 1 then
-    return HASHED_SESSION .. member, HASHED_SESSION_META .. member
-  end
-  return SESSION .. member, SESSION_META .. member
+local function read_record(text)
+  local uid, created, expires, absolute, refreshed, address, agent, data = string.match(text,
+    '^v1\n([^\n]*)\n(%d+)\n(%d+)\n(%d+)\n(%d*)\n([^\n]*)\n([^\n]*)\n(.*)$')
+  if not uid then return nil end
+  return {uid = uid, created = tonumber(created), expires = tonumber(expires),
+    absolute = tonumber(absolute), refreshed = refreshed, address = address, agent = agent, data = data}
+end
+local function record_text(r)
+  return table.concat({'v1', r.uid, string.format('%d', r.created), string.format('%d', r.expires),
+    string.format('%d', r.absolute), r.refreshed, r.address, r.agent, r.data}, '\n')
+end
+local function write_record(key, r)
+  local text = record_text(r)
+  redis.call('SET', key, text, 'PXAT', string.format('%d', r.expires))
+  return text
 end
 "#
     };
 }
 
-/// `locate_session()`: for a script called with a token's keys (`KEYS[1]`, `KEYS[2]`: its
-/// `hashed_session:` keys; `KEYS[3]`, `KEYS[4]`: `session:` and `session_meta:` under the id as
-/// given), the session's data key, metadata key and index member. The digest is tried first; the
-/// keys of the id as given serve `/create_session`'s sessions and `/v1` sessions of the old layout.
-macro_rules! lua_locate_session {
+/// A user's session index (needs `lua_now_ms!`): two sorted sets of token digests, one scored by
+/// creation (unique scores: the listing's cursor and the cap's "oldest"), one by expiry (to find
+/// what has expired without reading every session).
+///
+/// - `index_keys(uid)`: the two keys;
+/// - `tidy_index(uid)`: drops the entries that have expired, and makes both keys expire with the
+///   user's last session, so the index never outlives its sessions; every script that writes the
+///   index ends with it;
+/// - `unindex(uid, member)`: removes one entry;
+/// - `revoke_sessions(uid, keep)`: deletes every session of the user but `keep` (a digest, or nil),
+///   with their entries; returns how many live sessions it deleted.
+macro_rules! lua_session_index {
     () => {
         r#"
-local function locate_session()
-  if redis.call('EXISTS', KEYS[1]) == 1 then
-    return KEYS[1], KEYS[2], string.sub(KEYS[1], #HASHED_SESSION + 1)
-  end
-  return KEYS[3], KEYS[4], string.sub(KEYS[3], #SESSION + 1)
+local function index_keys(uid)
+  return USER_SESSIONS_BY_CREATION .. uid, USER_SESSIONS_BY_EXPIRY .. uid
 end
-"#
-    };
-}
-
-/// `revoke_sessions(uid, index)` (needs `lua_session_keys!`): deletes every session in the user's
-/// index (the key `user_sessions:<uid>`), then the index; returns how many live sessions it
-/// deleted. A session in the index is only deleted if its metadata still names this user: an
-/// original-API client may have reused an old-layout id since.
-macro_rules! lua_revoke_sessions {
-    () => {
-        r#"
-local function revoke_sessions(uid, index)
+local function tidy_index(uid)
+  local by_creation, by_expiry = index_keys(uid)
+  for _, member in ipairs(redis.call('ZRANGEBYSCORE', by_expiry, '-inf', string.format('%d', now_ms()))) do
+    redis.call('ZREM', by_creation, member)
+    redis.call('ZREM', by_expiry, member)
+  end
+  local last = redis.call('ZRANGE', by_expiry, -1, -1, 'WITHSCORES')
+  if last[2] then
+    redis.call('PEXPIREAT', by_creation, last[2])
+    redis.call('PEXPIREAT', by_expiry, last[2])
+  else
+    redis.call('DEL', by_creation, by_expiry)
+  end
+end
+local function unindex(uid, member)
+  local by_creation, by_expiry = index_keys(uid)
+  redis.call('ZREM', by_creation, member)
+  redis.call('ZREM', by_expiry, member)
+end
+local function revoke_sessions(uid, keep)
+  local by_creation = index_keys(uid)
   local revoked = 0
-  for _, member in ipairs(redis.call('ZRANGE', index, 0, -1)) do
-    local data_key, meta_key = session_keys(member)
-    if redis.call('HGET', meta_key, 'user_id') == uid then
-      revoked = revoked + redis.call('DEL', data_key)
-      redis.call('DEL', meta_key)
+  for _, member in ipairs(redis.call('ZRANGE', by_creation, 0, -1)) do
+    if member ~= keep then
+      revoked = revoked + redis.call('DEL', SESSION_RECORD .. member)
+      unindex(uid, member)
     end
   end
-  redis.call('DEL', index)
+  tidy_index(uid)
   return revoked
-end
-"#
-    };
-}
-
-/// `index_session(index, member, ttl_ms)` (needs `lua_now_ms!`): records the session (its digest,
-/// or its token for the old layout) in the user's index (the key `user_sessions:<uid>`) scored by
-/// its expiry (Redis's clock), drops entries that have expired, and lets the index itself expire
-/// with its last session so it never outlives them.
-macro_rules! lua_index_session {
-    () => {
-        r#"
-local function index_session(index, member, ttl_ms)
-  local now = now_ms()
-  redis.call('ZREMRANGEBYSCORE', index, '-inf', now)
-  redis.call('ZADD', index, string.format('%d', now + tonumber(ttl_ms)), member)
-  local last = redis.call('ZRANGE', index, -1, -1, 'WITHSCORES')
-  redis.call('PEXPIREAT', index, last[2])
-end
-"#
-    };
-}
-
-/// `session_reply(data_key, meta_key, member)`: the flat list `data, pttl, user_id, created_at,
-/// public_id` (false → nil for what is missing), or an empty list when there is no such session.
-/// The public id is the hex SHA-1 of the index member (the digest), never the token.
-macro_rules! lua_session_reply {
-    () => {
-        r#"
-local function session_reply(data_key, meta_key, member)
-  local data = redis.call('GET', data_key)
-  if not data then return {} end
-  local meta = redis.call('HMGET', meta_key, 'user_id', 'created_at')
-  return {data, redis.call('PTTL', data_key), meta[1], meta[2], redis.sha1hex(member)}
 end
 "#
     };
@@ -182,9 +172,10 @@ mod tests {
             ("NO_ID_LEFT", NO_ID_LEFT),
             ("KEY_REUSED", KEY_REUSED),
             ("REPLAYED", REPLAYED),
+            ("NO_SESSION", NO_SESSION),
         ] {
             assert!(lua.contains(&format!("local {name} = '{word}'\n")), "{name}: {lua}");
         }
-        assert_eq!(lua.lines().count(), 9);
+        assert_eq!(lua.lines().count(), 10);
     }
 }

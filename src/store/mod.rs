@@ -20,7 +20,7 @@ mod users;
 /// The key of a user's record, for log lines that name a record.
 pub use keys::user as user_key;
 pub use redis_error::RedisErrorKind;
-pub use sessions::{public_id, Session, SessionUpdate};
+pub use sessions::{NewSession, Revocation, Session, SessionUpdate};
 pub use users::{read_record, Precondition, User, UserCreation, UserPatch, UserRecord, WriteOutcome, MAX_USER_ID};
 
 use std::sync::atomic::{AtomicU32, Ordering};

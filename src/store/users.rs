@@ -292,21 +292,21 @@ return record
         const DELETE_USER: super::Script = script!(
             "DELETE_USER",
             lua_precondition!(),
-            lua_session_keys!(),
-            lua_revoke_sessions!(),
+            lua_now_ms!(),
+            lua_session_index!(),
             r#"
 local record = redis.call('GET', KEYS[1])
 if not record then return MISSING end
 if not precondition_holds(record, ARGV[2]) then return MISMATCH end
 redis.call('DEL', KEYS[1])
 redis.call('ZREM', KEYS[2], ARGV[1])
-revoke_sessions(ARGV[1], KEYS[3])
+revoke_sessions(ARGV[1], nil)
 return DELETED
 "#
         );
         let id_arg = id.to_string();
-        let keys = [keys::user(id.get()), USERS_INDEX.to_owned(), keys::user_sessions(id.get())];
-        let reply = self.run(&DELETE_USER, &[&keys[0], &keys[1], &keys[2]], &[&id_arg, &condition.script_arg()])?;
+        let keys = [keys::user(id.get()), USERS_INDEX.to_owned()];
+        let reply = self.run(&DELETE_USER, &[&keys[0], &keys[1]], &[&id_arg, &condition.script_arg()])?;
         match reply.as_slice().first().and_then(text) {
             Some(reply::DELETED) => Ok(WriteOutcome::Done(())),
             Some(reply::MISSING) => Ok(WriteOutcome::Missing),

@@ -130,36 +130,33 @@ fn random_concurrent_mix_keeps_the_invariants() {
         assert!(!exists, "deleted user {id} is back");
     }
 
-    // No session outlives its user (`hashed_session_meta:*`, and `session_meta:*` of the old
-    // layout); every session index belongs to a live user.
-    let metas: Vec<String> = redis::cmd("SCAN")
+    // No session outlives its user (`session_record:*`, whose second line is its user's id); every
+    // session index belongs to a live user.
+    let records: Vec<String> = redis::cmd("SCAN")
         .cursor_arg(0)
         .arg("MATCH")
-        .arg("*session_meta:*")
+        .arg("session_record:*")
         .clone()
         .iter(&mut redis)
         .unwrap()
         .collect();
-    let mut owners: HashMap<String, u64> = HashMap::new();
-    for meta in &metas {
-        let uid: Option<String> = redis::cmd("HGET").arg(meta).arg("user_id").query(&mut redis).unwrap();
-        if let Some(uid) = uid.filter(|u| !u.is_empty()) {
-            owners.insert(meta.clone(), uid.parse().unwrap());
+    for key in &records {
+        let record: Option<String> = redis::cmd("GET").arg(key).query(&mut redis).unwrap();
+        let uid = record.as_deref().and_then(|r| r.split('\n').nth(1)).filter(|u| !u.is_empty());
+        if let Some(uid) = uid {
+            assert!(surviving.contains(&uid.parse().unwrap()), "{key} belongs to deleted user {uid}");
         }
-    }
-    for (meta, uid) in &owners {
-        assert!(surviving.contains(uid), "{meta} belongs to deleted user {uid}");
     }
     let indexes: Vec<String> = redis::cmd("SCAN")
         .cursor_arg(0)
         .arg("MATCH")
-        .arg("user_sessions:*")
+        .arg("user_sessions_by_*")
         .clone()
         .iter(&mut redis)
         .unwrap()
         .collect();
     for index in indexes {
-        let uid: u64 = index.trim_start_matches("user_sessions:").parse().unwrap();
+        let uid: u64 = index.rsplit(':').next().unwrap().parse().unwrap();
         assert!(surviving.contains(&uid), "{index} outlived its user");
     }
 

@@ -121,10 +121,16 @@ fn a_crash_mid_load_leaves_no_half_applied_write() {
     let counter: u64 = redis::cmd("GET").arg("user_id_counter").query(&mut conn).unwrap();
     assert!(stored.iter().all(|id| *id <= counter), "no id above the counter");
     // Sessions: every index entry's owner exists.
-    let indexes: Vec<String> =
-        redis::cmd("SCAN").cursor_arg(0).arg("MATCH").arg("user_sessions:*").clone().iter(&mut conn).unwrap().collect();
+    let indexes: Vec<String> = redis::cmd("SCAN")
+        .cursor_arg(0)
+        .arg("MATCH")
+        .arg("user_sessions_by_*")
+        .clone()
+        .iter(&mut conn)
+        .unwrap()
+        .collect();
     for index in indexes {
-        let uid: u64 = index["user_sessions:".len()..].parse().unwrap();
+        let uid: u64 = index.rsplit(':').next().unwrap().parse().unwrap();
         assert!(stored.contains(&uid), "{index} without its user");
     }
     // And the app, never restarted, serves again.

@@ -301,10 +301,10 @@ fn session_data_that_is_not_json_is_left_out_of_the_listing() {
     // Another program overwrites one session's data (under its token's digest) with text that is
     // not JSON, keeping its expiry.
     let digests: Vec<String> =
-        redis::cmd("ZRANGE").arg(format!("user_sessions:{id}")).arg(0).arg(-1).query(&mut redis).unwrap();
+        redis::cmd("ZRANGE").arg(format!("user_sessions_by_creation:{id}")).arg(0).arg(-1).query(&mut redis).unwrap();
     assert_eq!(digests.len(), 2);
     redis::cmd("SET")
-        .arg(format!("hashed_session:{}", digests[0]))
+        .arg(format!("session_record:{}", digests[0]))
         .arg("not json")
         .arg("KEEPTTL")
         .exec(&mut redis)
