@@ -29,6 +29,9 @@ from .wrk import run_wrk
 # Sessions seeded per user for the runs that delete or rotate them: under the per-user cap
 # (default 100), so that seeding one never evicts another.
 SESSIONS_PER_OWNER = 50
+# Sessions seeded for the user of `POST /v1/sessions (user at cap)`: enough to reach a cap of up
+# to this many (the service's, default 100) before its first request.
+AT_CAP_SEEDED = 300
 
 
 @dataclass
@@ -242,7 +245,8 @@ class Bench:
         """The per-request values of the runs that take one from a file, the same data in every
         Redis: users to delete and sessions to delete or rotate, enough for every request those
         runs could make at the fastest rate seen so far, plus a margin (each run uses the next
-        unused ones; a run that runs out is reported); and the users who log in (`session_users`).
+        unused ones; a run that runs out is reported); and the users who log in (`session_users`),
+        each with a session already, and the user at the cap, at the cap.
 
         The sessions' tokens are made here, 32 random base64url characters as the service makes
         them, and each session is seeded by replaying the service's captured creation with the
@@ -275,6 +279,14 @@ class Bench:
         create = self.captures["v1_create_session"]
         self.pipeline_everywhere([encode_command(cmd) for i, t in enumerate(tokens)
                                   for cmd in create.render(uid=owner_ids[i % owners], tok=t)])
+        # The logins: whether a user has a session already changes what a creation does to the
+        # user's index, so every user who logs in has one before the runs, in every Redis (else
+        # the service and the probe, at different rates, would meet different mixes). The user of
+        # the login at the cap is filled to the cap (the creations beyond it evict).
+        owner = self.seed_values["session_owner"]
+        logins = [u for u in range(1, LIST_USERS + 1) if u != owner] + [owner] * AT_CAP_SEEDED
+        self.pipeline_everywhere([encode_command(cmd) for u in logins
+                                  for cmd in create.render(uid=u, tok=self.token())])
         sizes = {s.name: s.ctl.call("DBSIZE") for s in self.servers()}
         if len(set(sizes.values())) != 1:
             raise RuntimeError(f"the Redis servers hold different data: {sizes}")
@@ -284,7 +296,8 @@ class Bench:
                 raise RuntimeError(f"seeded session {i} belongs to {got.get('user_id')}, not {owner_ids[i % owners]}")
         log(f"  seeded in {time.time() - started:.1f} s: {sizes}")
         time.sleep(1)  # let the Redis servers settle (rehashing) before the next run
-        self.supply = {"users": ids, "sessions": tokens, "session_users": [str(i) for i in range(1, LIST_USERS + 1)]}
+        self.supply = {"users": ids, "sessions": tokens,
+                       "session_users": [str(u) for u in range(1, LIST_USERS + 1) if u != owner]}
         self.supply_offset = {name: 0 for name in self.supply}
         for name, values in self.supply.items():
             self.supply_file(name).write_text("".join(v + "\n" for v in values))

@@ -21,7 +21,7 @@ class Endpoint:
     supply: str = None        # a value per request, from a file: "users" / "sessions" (each
                               # request consumes a different one: ids to delete, tokens to delete
                               # or rotate; the probe gets the tokens' digests), "session_users"
-                              # (the users 1..LIST_USERS in turn, not consumed)
+                              # (users 1..LIST_USERS in turn, not consumed)
     unique: str = None        # probe placeholder given a fresh value per request (service makes its own)
     expect_error: bool = False  # 404 / 405: non-2xx answers are what is measured, and the probe
                                 # is the one that answers at once (/now)
@@ -72,12 +72,13 @@ def endpoints(seed):
                  values={"sid": "bench-created-session"}, naive="goal"),
         Endpoint("POST /v1/users", "POST", "/v1/users", "v1_create_user",
                  body='{"nom":"Doe","prenom":"Jane"}', headers=JSON),
-        # A login: each request a session for the next of the LIST_USERS users, who stay under the
-        # per-user cap (a run makes a few dozen each), so nothing is evicted.
+        # A login: each request a session for the next of the LIST_USERS users (but the one at the
+        # cap), who each have a session already and stay under the per-user cap (a run makes a few
+        # dozen each), so nothing is evicted.
         Endpoint("POST /v1/sessions", "POST", "/v1/sessions", "v1_create_session",
                  body=new_session % PLACEHOLDER, headers=JSON, supply="session_users", unique="tok"),
-        # The same for one user again and again: past the per-user cap (default 100, after the
-        # first requests of the first round), each creation evicts the user's oldest session.
+        # The same for one user again and again, seeded to the per-user cap (default 100): each
+        # creation evicts the user's oldest session.
         Endpoint("POST /v1/sessions (user at cap)", "POST", "/v1/sessions", "v1_create_session",
                  body=new_session % seed["session_owner"], headers=JSON, values={"uid": seed["session_owner"]},
                  unique="tok"),
