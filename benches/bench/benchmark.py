@@ -15,15 +15,23 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 
-from .monitor import CONNECTION_SETUP, Capture, Monitor, Scripts, templated
+from .monitor import CONNECTION_SETUP, Capture, Monitor, Scripts, digest, templated
 from .redis_client import RedisError, RedisServer, encode_command
 from .report import median
-from .settings import (CONNECTIONS, DURATION, LIST_USERS, NAIVE_DIR, PLACEHOLDER, PROBE_DIR, ROOT, ROUNDS,
-                       THREADS)
+from .settings import CONNECTIONS, DURATION, LIST_USERS, NAIVE_DIR, PROBE_DIR, ROOT, ROUNDS, THREADS
 from .spin import SpinApp, cargo_build, manifest_with_absolute_source, spin_bin
 from .system import log
-from .workloads import JSON, Endpoint, endpoints, probe_header, selected
+from .workloads import (CONSUMED, JSON, SESSION_PATCH, TOKEN, Endpoint, endpoints, probe_header, probe_values,
+                        selected, supply_needs)
 from .wrk import run_wrk
+
+
+# Sessions seeded per user for the runs that delete or rotate them: under the per-user cap
+# (default 100), so that seeding one never evicts another.
+SESSIONS_PER_OWNER = 50
+# Sessions seeded for the user of `POST /v1/sessions (user at cap)`: enough to reach a cap of up
+# to this many (the service's, default 100) before its first request.
+AT_CAP_SEEDED = 300
 
 
 @dataclass
@@ -148,12 +156,22 @@ class Bench:
             self.capture("get_session", "GET", f"/get_session/{sid}", variables={"sid": sid})
             tok = self.capture("v1_create_session", "POST", "/v1/sessions",
                                f'{{"user_id":{a},"data":{{"theme":"sombre"}},"ttl_seconds":3600}}', JSON, (201,))["id"]
-            self.captures["v1_create_session"] = Capture(templated(
-                self.captures["v1_create_session"].render(), uid=a, tok=tok))
+            self.retemplate("v1_create_session", uid=a, tok=tok)
             self.capture("v1_get_session", "GET", f"/v1/sessions/{tok}", variables={"tok": tok})
-            self.capture("v1_patch_session", "PATCH", f"/v1/sessions/{tok}",
-                         '{"data":{"theme":"clair"},"ttl_seconds":3600}', JSON, variables={"tok": tok})
+            self.capture("v1_get_session_header", "GET", "/v1/session", headers={TOKEN: tok}, variables={"tok": tok})
+            self.capture("v1_patch_session", "PATCH", f"/v1/sessions/{tok}", SESSION_PATCH, JSON,
+                         variables={"tok": tok})
+            self.capture("v1_patch_session_header", "PATCH", "/v1/session", SESSION_PATCH, {**JSON, TOKEN: tok},
+                         variables={"tok": tok})
             self.capture("v1_delete_session", "DELETE", f"/v1/sessions/{tok}", expect=(204,), variables={"tok": tok})
+            # Rotation and the header form's DELETE, each of a session of its own.
+            old = self.new_session(a)
+            new = self.capture("v1_rotate_session", "POST", "/v1/session/rotate", headers={TOKEN: old},
+                               expect=(201,))["id"]
+            self.retemplate("v1_rotate_session", tok=old, new=new)
+            other = self.new_session(a)
+            self.capture("v1_delete_session_header", "DELETE", "/v1/session", headers={TOKEN: other}, expect=(204,),
+                         variables={"tok": other})
             self.capture("delete_user", "DELETE", f"/delete_user/{b}", variables={"uid": b})
             self.capture("v1_delete_user", "DELETE", f"/v1/users/{a}", expect=(204,), variables={"uid": a})
             self.capture("not_found", "GET", "/bench/no/such/path", expect=(404,))
@@ -167,10 +185,23 @@ class Bench:
         finally:
             self.monitor.close()
         for key, cap in self.captures.items():
-            log(f"  {key:<20} {cap.describe()}")
+            log(f"  {key:<24} {cap.describe()}")
+        for key, cap in self.captures.items():
+            if key.startswith("v1_") and (cap.carries("tok") or cap.carries("new")):
+                log(f"WARNING {key}: the service sent a session token itself to Redis, not only its digest "
+                    "(issue 15 forbids it)")
         if any(c.setup for c in self.captures.values()):
             log("  (connection setup commands seen and left to Spin: "
                 f"{sorted({c[0].decode() for cap in self.captures.values() for c in cap.setup})})")
+
+    def new_session(self, uid):
+        return self.call("POST", "/v1/sessions", f'{{"user_id":{uid},"data":{{"theme":"sombre"}},"ttl_seconds":3600}}',
+                         JSON, (201,))["id"]
+
+    def retemplate(self, key, **variables):
+        """Templates a capture again, for values known only from the request's answer (a new token)."""
+        cap = self.captures[key]
+        self.captures[key] = Capture(templated(cap.render(), **variables), cap.setup)
 
     # -- data -------------------------------------------------------------------------------------
 
@@ -194,7 +225,9 @@ class Bench:
         v = self.seed_values
         reads = [f"/get_user/{v['uid']}", f"/get_session/{v['sid']}", "/list_users"]
         answers = [self.call("GET", path) for path in reads]
-        self.call("GET", f"/v1/sessions/{v['tok']}")
+        for got in (self.call("GET", f"/v1/sessions/{v['tok']}"), self.call("GET", "/v1/session", headers={TOKEN: v["tok"]})):
+            if got.get("user_id") != 1:
+                raise RuntimeError(f"the seeded session belongs to {got.get('user_id')}, not to user 1")
         if len(answers[-1]) != LIST_USERS:
             raise RuntimeError(f"seeded {LIST_USERS} users, list_users shows {len(answers[-1])}")
         if self.with_probe:
@@ -208,54 +241,94 @@ class Bench:
         """A session id of the service's form: 192 random bits, 32 URL-safe characters."""
         return base64.urlsafe_b64encode(secrets.token_bytes(24)).decode()
 
-    def seed_supply(self, rate_estimate):
-        """Users and sessions for the delete runs, the same in both Redis servers: enough for
-        every request the delete runs could make at the fastest rate seen so far, plus a margin.
-        Each run uses the next unused ones (a run that runs out is reported)."""
+    def seed_supply(self, rate_estimate, needs):
+        """The per-request values of the runs that take one from a file, the same data in every
+        Redis: users to delete and sessions to delete or rotate, enough for every request those
+        runs could make at the fastest rate seen so far, plus a margin (each run uses the next
+        unused ones; a run that runs out is reported); and the users who log in (`session_users`),
+        each with a session already, and the user at the cap, at the cap.
+
+        The sessions' tokens are made here, 32 random base64url characters as the service makes
+        them, and each session is seeded by replaying the service's captured creation with the
+        token's digest in place (the service stores only digests): the service is handed the
+        tokens, the probe their digests (`sessions-digests.txt`, line for line), so Redis does the
+        same work for both. They belong to users of their own, SESSIONS_PER_OWNER each, under the
+        per-user cap."""
         per_endpoint = int(rate_estimate * DURATION * (ROUNDS * 1.1 + 1)) + 1000
-        need_users, need_sessions = 2 * per_endpoint, per_endpoint
-        log(f"seeding the delete runs: {need_users:,} users and {need_sessions:,} sessions in each Redis")
+        need_users, need_sessions = needs["users"] * per_endpoint, needs["sessions"] * per_endpoint
+        owners = -(-need_sessions // SESSIONS_PER_OWNER)
+        log(f"seeding the runs' data: {need_users:,} users to delete, {need_sessions:,} sessions of "
+            f"{owners:,} more users in each Redis")
         started = time.time()
-        tokens = [self.token() for _ in range(need_sessions)]
-        owner = self.seed_values["session_owner"]
-        users = [cmd for cmds in [self.captures["create_user"].render()] * need_users for cmd in cmds]
-        sessions = [cmd for t in tokens for cmd in self.captures["v1_create_session"].render(uid=owner, tok=t)]
-        users, sessions = [encode_command(c) for c in users], [encode_command(c) for c in sessions]
         n_user_cmds = len(self.captures["create_user"].commands)
+        users = [encode_command(c) for c in self.captures["create_user"].render()] * (owners + need_users)
+        replies = self.pipeline_everywhere(users)
+        ids = None
+        for name, got in replies.items():
+            got = got[n_user_cmds - 1::n_user_cmds]
+            got = got if all(isinstance(r, int) and r > 0 for r in got) else None
+            if ids is not None and got != ids:
+                raise RuntimeError("the Redis servers handed out different user ids")
+            ids = got
+        if ids is None:  # user creation does not answer with the id: ask the API
+            ids = sorted(self.list_new_user_ids())
+        if len(ids) != owners + need_users:
+            raise RuntimeError(f"seeded {owners + need_users} users, found {len(ids)}")
+        owner_ids, ids = ids[:owners], [str(i) for i in ids[owners:]]
+        tokens = [self.token() for _ in range(need_sessions)]
+        create = self.captures["v1_create_session"]
+        self.pipeline_everywhere([encode_command(cmd) for i, t in enumerate(tokens)
+                                  for cmd in create.render(uid=owner_ids[i % owners], tok=t)])
+        # The logins: whether a user has a session already changes what a creation does to the
+        # user's index, so every user who logs in has one before the runs, in every Redis (else
+        # the service and the probe, at different rates, would meet different mixes). The user of
+        # the login at the cap is filled to the cap (the creations beyond it evict).
+        owner = self.seed_values["session_owner"]
+        logins = [u for u in range(1, LIST_USERS + 1) if u != owner] + [owner] * AT_CAP_SEEDED
+        self.pipeline_everywhere([encode_command(cmd) for u in logins
+                                  for cmd in create.render(uid=u, tok=self.token())])
+        sizes = {s.name: s.ctl.call("DBSIZE") for s in self.servers()}
+        if len(set(sizes.values())) != 1:
+            raise RuntimeError(f"the Redis servers hold different data: {sizes}")
+        for i in {0, need_sessions - 1} if tokens else ():
+            got = self.call("GET", "/v1/session", headers={TOKEN: tokens[i]})
+            if got.get("user_id") != owner_ids[i % owners]:
+                raise RuntimeError(f"seeded session {i} belongs to {got.get('user_id')}, not {owner_ids[i % owners]}")
+        log(f"  seeded in {time.time() - started:.1f} s: {sizes}")
+        time.sleep(1)  # let the Redis servers settle (rehashing) before the next run
+        self.supply = {"users": ids, "sessions": tokens,
+                       "session_users": [str(u) for u in range(1, LIST_USERS + 1) if u != owner]}
+        self.supply_offset = {name: 0 for name in self.supply}
+        for name, values in self.supply.items():
+            self.supply_file(name).write_text("".join(v + "\n" for v in values))
+        self.supply_file("sessions", probe=True).write_text("".join(digest(t).decode() + "\n" for t in tokens))
+
+    def supply_file(self, name, probe=False):
+        """A supply's values, one a line; for the probe, the sessions' digests instead of tokens."""
+        return self.workdir / (f"{name}-digests.txt" if probe and name == "sessions" else f"{name}.txt")
+
+    def pipeline_everywhere(self, commands):
+        """Sends the same (encoded) commands to every Redis at once; their replies by server."""
         replies = {}
 
-        def seed(server):
+        def send(server):
             try:
-                got = server.ctl.pipeline(users, encoded=True)
-                replies[server.name] = (got[n_user_cmds - 1::n_user_cmds], server.ctl.pipeline(sessions, encoded=True))
+                replies[server.name] = server.ctl.pipeline(commands, encoded=True)
             except Exception as e:  # reported below
                 replies[server.name] = e
 
-        threads = [threading.Thread(target=seed, args=(server,)) for server in self.servers()]
+        threads = [threading.Thread(target=send, args=(server,)) for server in self.servers()]
         for t in threads:
             t.start()
         for t in threads:
             t.join()
-        ids = None
-        for name, outcome in replies.items():
-            if isinstance(outcome, Exception):
-                raise RuntimeError(f"seeding {name}: {outcome}")
-            errors = [r for r in outcome[0] + outcome[1] if isinstance(r, RedisError)]
+        for name, got in replies.items():
+            if isinstance(got, Exception):
+                raise RuntimeError(f"seeding {name}: {got}")
+            errors = [r for r in got if isinstance(r, RedisError)]
             if errors:
                 raise RuntimeError(f"seeding {name}: {errors[0]}")
-            got = outcome[0] if all(isinstance(r, int) and r > 0 for r in outcome[0]) else None
-            if ids is not None and got != ids:
-                raise RuntimeError("the two Redis servers handed out different user ids")
-            ids = got
-        if ids is None:  # user creation does not answer with the id: ask the API
-            ids = self.list_new_user_ids()
-        ids = [str(i) for i in ids]
-        log(f"  seeded in {time.time() - started:.1f} s")
-        time.sleep(1)  # let both Redis servers settle (rehashing) before the next run
-        self.supply = {"users": ids, "sessions": tokens}
-        self.supply_offset = {"users": 0, "sessions": 0}
-        for name, values in self.supply.items():
-            (self.workdir / f"{name}.txt").write_text("\n".join(values) + "\n")
+        return replies
 
     def list_new_user_ids(self):
         """User ids above LIST_USERS, through the API (when the create command's reply is not the id)."""
@@ -278,22 +351,17 @@ class Bench:
             run_wrk(self.workdir, self.naive.url, "GET", f"/get_user/{self.seed_values['uid']}", None, {}, duration=1)
 
     def run_side(self, ep, side, round_no, offset):
-        values_file = self.workdir / f"{ep.supply}.txt" if ep.supply else None
+        values_file = self.supply_file(ep.supply, probe=side == "probe") if ep.supply else None
+        if side == "naive" and ep.naive_path:
+            return run_wrk(self.workdir, self.naive.url, "GET", ep.naive_path, None, {})
         if side in ("service", "naive"):
             app = self.service if side == "service" else self.naive
             return run_wrk(self.workdir, app.url, ep.method, ep.path, ep.body, dict(ep.headers), values_file, offset)
         if ep.expect_error:
             return run_wrk(self.workdir, self.probe.url, "GET", "/now", None, {})
-        values = dict(ep.values)
-        if ep.supply:
-            values[{"users": "uid", "sessions": "tok"}[ep.supply]] = PLACEHOLDER
-        unique = None
-        if ep.unique:
-            values[ep.unique] = PLACEHOLDER
-            unique = "r%02d" % round_no
-        header = probe_header(self.captures[ep.capture].render(**values))
+        header = probe_header(self.captures[ep.capture].render(**probe_values(ep)))
         return run_wrk(self.workdir, self.probe.url, "GET", "/redis", None, {"probe-command": header},
-                       values_file, offset, unique)
+                       values_file, offset, "r%02d" % round_no if ep.unique else None)
 
     @staticmethod
     def settle(server):
@@ -354,7 +422,7 @@ class Bench:
             # still hold the same data, so that they hand out the same ids).
             creates = ep.method == "POST" and not ep.expect_error
             if (ep.supply or creates) and not hasattr(self, "supply"):
-                self.seed_supply(fastest or 5000)
+                self.seed_supply(fastest or 5000, supply_needs(eps))
             runs = {"service": [], "probe": [], "naive": []}
             costs = []
             for r in range(ROUNDS):
@@ -374,7 +442,7 @@ class Bench:
                     done[side] = (result, self.redis_work(server, before, result))
                     runs[side].append(result)
                     self.check(ep, side, result, offset)
-                if ep.supply:  # the next round deletes the next ones
+                if ep.supply in CONSUMED:  # the next round takes the next ones
                     self.supply_offset[ep.supply] += THREADS * max(r.most_per_thread for r, _ in done.values())
                 costs.append(self.redis_cost(ep, done["service"][1]))
                 if self.with_probe and not ep.expect_error:
@@ -397,7 +465,7 @@ class Bench:
             problems.append(f"{result.requests - result.non2xx} answers were not errors")
         if not expect_error and result.non2xx:
             problems.append(f"{result.non2xx} non-2xx answers")
-        if ep.supply and offset + THREADS * result.most_per_thread > len(self.supply[ep.supply]):
+        if ep.supply in CONSUMED and offset + THREADS * result.most_per_thread > len(self.supply[ep.supply]):
             problems.append("ran out of seeded data to delete")
         if problems:
             log(f"WARNING {ep.name} ({side}): {'; '.join(problems)}")

@@ -99,11 +99,17 @@ class Capture:
     commands: list
     setup: list = field(default_factory=list)   # connection-setup commands seen (not replayed)
 
-    def render(self, **values):
+    def render(self, digests=None, **values):
+        """The commands for other values: `{name}` becomes the value, `{name#sha256}` its digest.
+        `digests` gives the text of some `{name#sha256}` directly instead (a wrk placeholder that
+        stands for a digest: wrk cannot compute one)."""
+        digests = digests or {}
         out = []
         for cmd in self.commands:
             new = []
             for arg in cmd:
+                for name, text in digests.items():
+                    arg = arg.replace(b"{" + name.encode() + b"#sha256}", as_bytes(text))
                 for name, value in values.items():
                     if not as_bytes(value).isdigit():
                         arg = arg.replace(b"{" + name.encode() + b"#sha256}", digest(value))
@@ -111,6 +117,12 @@ class Capture:
                 new.append(arg)
             out.append(new)
         return out
+
+    def carries(self, name):
+        """Whether the request's `name` itself (not its digest) is in a command: for a session
+        token, what issue 15 forbids (no /v1 command may carry a token)."""
+        mark = b"{" + name.encode() + b"}"
+        return any(mark in arg for cmd in self.commands for arg in cmd[1:])
 
     def describe(self):
         parts = []

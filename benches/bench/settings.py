@@ -20,3 +20,5 @@ ONLY = [s for s in os.environ.get("BENCH_ENDPOINTS", "").split(",") if s]
 LIST_USERS = 1000          # users in the database while list_users and the reads run
 SIZE_GOAL = 400_000        # bytes: the release wasm's size goal (400 kB)
 PLACEHOLDER = "__BENCH_V__"  # the per-request value in a wrk request (an id or a session token)
+FRESH = "__BENCH_F__"        # a second per-request value, made fresh by wrk (the probe's new digests)
+FRESH_CHARS = 43             # its length: a token digest's (base64url of 32 bytes, unpadded)

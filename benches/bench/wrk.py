@@ -1,12 +1,13 @@
 """wrk runs: one Lua script builds every request, on the service's and the probe's side alike, with
-a value per request taken from a file (ids or tokens to delete) or made fresh; the result is parsed
-from wrk's report."""
+up to two values per request, one taken from a file (ids, tokens or digests) and one made fresh,
+each put wherever its placeholder stands: path, headers or body; the result is parsed from wrk's
+report."""
 
 import re
 import subprocess
 from dataclasses import dataclass
 
-from .settings import CONNECTIONS, DURATION, PLACEHOLDER, THREADS
+from .settings import CONNECTIONS, DURATION, FRESH, FRESH_CHARS, PLACEHOLDER, THREADS
 
 
 def lua_string(s):
@@ -22,7 +23,7 @@ local method, path_t, body = %(method)s, %(path)s, %(body)s
 local headers_t = {%(headers)s}
 local values_file, offset, stride = %(values_file)s, %(offset)d, %(stride)d
 local unique_prefix = %(unique)s
-local placeholder = "%(placeholder)s"
+local placeholder, fresh_placeholder = "%(placeholder)s", "%(fresh)s"
 
 local threads, next_tid = {}, 0
 function setup(thread)
@@ -40,25 +41,28 @@ function init(args)
   end
 end
 
-local function subst(s, v)
+local function subst(s, v, f)
   if s == nil then return nil end
-  return (string.gsub(s, placeholder, v))
+  return (string.gsub(string.gsub(s, placeholder, v), fresh_placeholder, f))
 end
 
 -- Every request is built here, on both sides of an endpoint alike, so wrk's own cost is the same.
 function request()
   counter = counter + 1
-  local v = ""
+  local v, f = "", ""
   if values then
-    -- Threads take turns, so a run uses values[offset + 1 .. offset + stride * most counter].
+    -- Threads take turns, so a run uses values[offset + 1 .. offset + stride * most counter]
+    -- (a file shorter than that is used again from its start).
     local i = offset + tid + stride * (counter - 1)
     v = values[(i %% #values) + 1]
-  elseif unique_prefix then
-    v = string.format("%%s%%02d%%027d", unique_prefix, tid, counter)
+  end
+  if unique_prefix then
+    -- Unique within the run (thread, counter) and across runs (the prefix names the round).
+    f = string.format("%%s%%02d%%0%(fresh_digits)dd", unique_prefix, tid, counter)
   end
   local h = {}
-  for k, x in pairs(headers_t) do h[k] = subst(x, v) end
-  return wrk.format(method, subst(path_t, v), h, subst(body, v))
+  for k, x in pairs(headers_t) do h[k] = subst(x, v, f) end
+  return wrk.format(method, subst(path_t, v, f), h, subst(body, v, f))
 end
 
 function done(summary, latency, requests)
@@ -82,13 +86,16 @@ class WrkResult:
 
 
 def request_script(method, path, body, headers, values_file=None, offset=0, unique=None):
-    """The Lua script of one wrk run: WRK_SCRIPT with this request filled in."""
+    """The Lua script of one wrk run: WRK_SCRIPT with this request filled in. PLACEHOLDER stands
+    for the request's value from `values_file` (one a line, from line `offset` + 1 on), FRESH for
+    a value made fresh per request: `unique` (a short prefix naming the run), the thread and the
+    request's number, FRESH_CHARS characters in all."""
     return WRK_SCRIPT % {
         "method": lua_string(method), "path": lua_string(path), "body": lua_string(body),
         "headers": ", ".join(f"[{lua_string(k)}] = {lua_string(v)}" for k, v in headers.items()),
         "values_file": lua_string(str(values_file)) if values_file else "nil",
         "offset": offset, "stride": THREADS, "unique": lua_string(unique),
-        "placeholder": PLACEHOLDER,
+        "placeholder": PLACEHOLDER, "fresh": FRESH, "fresh_digits": FRESH_CHARS - len(unique or "") - 2,
     }
 
 

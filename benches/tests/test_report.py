@@ -23,9 +23,10 @@ def printed(function, bench):
     return out.getvalue()
 
 
-def row(ep, service, probe, naive=None):
+def row(ep, service, probe, naive=None, cmd_us=None):
+    costs = [{"calls": 1.0, "cmd_us": cmd_us, "inner_us": 0.0, "cpu_us": 70.0}] * ROUNDS if cmd_us is not None else []
     return SimpleNamespace(ep=ep, service=runs(service), probe=runs(probe), naive=runs(naive) if naive else [],
-                           costs=[])
+                           costs=costs)
 
 
 class Median(unittest.TestCase):
@@ -58,6 +59,35 @@ class Goals(unittest.TestCase):
         self.assertRegex(lines[4], r"^GET /get_user/\{id\} +960 +1000 +0\.96 .*≥ 0\.95× naive peer: MET$")
         self.assertRegex(lines[5], r"no goal \(the peer reads or writes several keys, as Flask did\)$")
         self.assertRegex(lines[6], r" 800 +1000 +0\.80 .*≥ 0\.90× answer-at-once probe: MISSED by 10%$")
+
+    def test_the_header_session_read_against_the_peers_get_session(self):
+        ep = Endpoint("GET /v1/session", "GET", "/v1/session", "v1_get_session_header", naive="goal",
+                      naive_path="/get_session/bench-session", cmd_goal_us=1.0)
+        bench = SimpleNamespace(rows=[row(self.get_user, 960, 500, naive=1000), row(ep, 940, 1000, naive=1000)])
+        out = printed(report.print_naive, bench)
+        lines = out.splitlines()
+        self.assertRegex(lines[5], r"^GET /v1/session +940 +1000 +0\.94 .*"
+                                   r"≥ 0\.95× naive GET /get_session/\{id\}: MISSED by 1%$")
+        self.assertIn("GET /v1/session: the peer answers GET /get_session/{id} (one variable lookup, one GET).", out)
+        bench.rows[1] = row(ep, 960, 1000, naive=1000)
+        self.assertRegex(printed(report.print_naive, bench).splitlines()[5],
+                         r"≥ 0\.95× naive GET /get_session/\{id\}: MET$")
+
+    def test_capacity_verdict_on_the_redis_time_of_a_session_read(self):
+        read = Endpoint("GET /v1/session", "GET", "/v1/session", "v1_get_session_header", cmd_goal_us=1.0)
+        write = Endpoint("PATCH /v1/session", "PATCH", "/v1/session", "v1_patch_session_header")
+        bench = SimpleNamespace(rows=[row(read, 1, 1, cmd_us=0.6), row(write, 1, 1, cmd_us=40.0),
+                                      row(read, 1, 1, cmd_us=1.0)])
+        out = printed(report.print_capacity, bench)
+        lines = out.splitlines()
+        self.assertRegex(lines[5], r"^GET /v1/session +1\.00 +0\.6 +0\.0 +70\.0 +1,666,667 +14,286  cmd µs < 1: MET$")
+        self.assertRegex(lines[6], r"^PATCH /v1/session +1\.00 +40\.0 .* 14,286$")
+        self.assertRegex(lines[7], r"  cmd µs < 1: MISSED$")
+        self.assertIn("goal: reading a session by its token is one plain GET, under 1 µs", out)
+
+    def test_capacity_without_a_goal_row_prints_no_goal_note(self):
+        write = Endpoint("PATCH /v1/session", "PATCH", "/v1/session", "v1_patch_session_header")
+        self.assertNotIn("goal: ", printed(report.print_capacity, SimpleNamespace(rows=[row(write, 1, 1, cmd_us=4.0)])))
 
     def test_a_warning_marks_its_row(self):
         ep = Endpoint("GET /get_user/{id}", "GET", "/get_user/1", "get_user")

@@ -8,7 +8,7 @@ import threading
 import unittest
 from pathlib import Path
 
-from bench.settings import PLACEHOLDER, THREADS
+from bench.settings import FRESH, FRESH_CHARS, PLACEHOLDER, THREADS
 from bench.wrk import lua_string, parse_report, request_script, run_wrk
 
 # What wrk 4.2 printed for a 1 s run against a server answering 404, and the script's `done` line.
@@ -44,13 +44,15 @@ class Script(unittest.TestCase):
                       script)
         self.assertIn('local headers_t = {["Content-Type"] = "application/json"}', script)
         self.assertIn(f"local values_file, offset, stride = nil, 0, {THREADS}", script)
-        self.assertIn(f'local placeholder = "{PLACEHOLDER}"', script)
+        self.assertIn(f'local placeholder, fresh_placeholder = "{PLACEHOLDER}", "{FRESH}"', script)
 
     def test_no_template_marker_is_left(self):
         script = request_script("GET", "/", None, {}, "values.txt", 5, "r01")
         self.assertNotRegex(script, r"%\(|%%")
-        # Lua's own format string survives the template: one % each.
-        self.assertIn('string.format("%s%02d%027d", unique_prefix, tid, counter)', script)
+        # Lua's own format string survives the template, one % each, and makes a fresh value as
+        # long as a digest: the prefix, two digits of thread, the rest the request's number.
+        self.assertEqual(FRESH_CHARS, 43)
+        self.assertIn('string.format("%s%02d%038d", unique_prefix, tid, counter)', script)
 
 
 class Report(unittest.TestCase):
@@ -100,14 +102,16 @@ class RealWrk(unittest.TestCase):
         self.server.server_close()
         shutil.rmtree(self.dir)
 
-    def run_once(self, **kwargs):
-        return run_wrk(self.dir, self.url, "POST", f"/x/{PLACEHOLDER}", f"v={PLACEHOLDER}",
-                       {"X-V": PLACEHOLDER}, duration=1, **kwargs)
+    def run_once(self, path=f"/x/{PLACEHOLDER}", body=f"v={PLACEHOLDER}", headers=None, **kwargs):
+        return run_wrk(self.dir, self.url, "POST", path, body, headers or {"X-V": PLACEHOLDER}, duration=1, **kwargs)
 
-    def test_values_from_a_file_each_used_once(self):
+    def values_file(self, offset=0):
         values = [f"{i:06d}" for i in range(200_000)]
         (self.dir / "values.txt").write_text("\n".join(values) + "\n")
-        result = self.run_once(values_file=self.dir / "values.txt", offset=10)
+        return self.dir / "values.txt"
+
+    def test_values_from_a_file_each_used_once(self):
+        result = self.run_once(values_file=self.values_file(), offset=10)
         self.assertGreater(result.requests, 0)
         self.assertEqual((result.non2xx, result.errors), (0, 0))
         used = [path.removeprefix("/x/") for path, _, _ in Paths.seen]
@@ -119,13 +123,38 @@ class RealWrk(unittest.TestCase):
         # The next run starts after the values this one could have used.
         self.assertLessEqual(max(int(v) for v in used), 10 + THREADS * result.most_per_thread - 1)
 
+    def test_a_value_in_a_header_only(self):
+        # The header form of the session endpoints: the token in X-Session-Token, a fixed path.
+        self.run_once(path="/v1/session/rotate", body=None, values_file=self.values_file())
+        self.assertGreater(len(Paths.seen), 0)
+        self.assertEqual({(path, body) for path, body, _ in Paths.seen}, {("/v1/session/rotate", b"")})
+        used = [header for _, _, header in Paths.seen]
+        self.assertEqual(len(used), len(set(used)), "a value was used twice")
+        self.assertTrue(all(re.fullmatch(r"\d{6}", v) for v in used), used[:3])
+
     def test_a_fresh_value_per_request(self):
-        self.run_once(unique="r03")
+        self.run_once(path=f"/x/{FRESH}", headers={"X-V": FRESH}, unique="r03")
         used = [path.removeprefix("/x/") for path, _, _ in Paths.seen]
         self.assertGreater(len(used), 0)
         self.assertEqual(len(used), len(set(used)))
-        for v in used:
-            self.assertRegex(v, r"^r03\d{2}\d{27}$")
+        for path, body, header in Paths.seen:
+            v = path.removeprefix("/x/")
+            self.assertRegex(v, r"^r03\d{2}\d{38}$")
+            self.assertEqual(len(v), FRESH_CHARS)
+            self.assertEqual((header, body), (v, b"v="), "PLACEHOLDER with no file is empty")
+
+    def test_a_value_from_a_file_and_a_fresh_one_in_one_request(self):
+        # The probe's rotation: the old token's digest from the file, the new one made fresh.
+        self.run_once(headers={"X-V": f"{PLACEHOLDER} {FRESH}"}, body=f"{FRESH}", values_file=self.values_file(),
+                      unique="r07")
+        self.assertGreater(len(Paths.seen), 0)
+        fresh = set()
+        for path, body, header in Paths.seen:
+            v = path.removeprefix("/x/")
+            self.assertEqual(header, f"{v} {body.decode()}")
+            self.assertRegex(body.decode(), r"^r07\d{40}$")
+            fresh.add(body)
+        self.assertEqual(len(fresh), len(Paths.seen))
 
 
 if __name__ == "__main__":

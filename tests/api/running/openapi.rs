@@ -167,6 +167,9 @@ impl<'a> Checker<'a> {
     }
 }
 
+/// A session token no session has: the shape of one.
+const EXAMPLE_TOKEN: &str = "tttttttttttttttttttttttttttttttt";
+
 /// Every operation the document lists, as `(METHOD, template)`.
 fn operations(doc: &Value) -> Vec<(String, String)> {
     doc["paths"]
@@ -181,7 +184,12 @@ fn operations(doc: &Value) -> Vec<(String, String)> {
 
 /// A concrete path for a template (the ids need not exist).
 fn example_path(template: &str) -> String {
-    template.replace("{id}", "1").replace("{session_id}", "x").replace("{public_id}", &"a".repeat(40))
+    // A session path needs a token's shape (32 base64url characters) to go as far as Redis.
+    template
+        .replace("/v1/sessions/{id}", &format!("/v1/sessions/{EXAMPLE_TOKEN}"))
+        .replace("{id}", "1")
+        .replace("{session_id}", "x")
+        .replace("{public_id}", &"a".repeat(40))
 }
 
 #[test]
@@ -319,10 +327,10 @@ fn responses_match_the_document() {
 
     let s = "/v1/sessions/{id}";
     c.send("GET", s, &spath, None);
-    // A session of the original API, read through /v1: `user_id` and `created_at` are null.
-    let original = c.send("GET", s, &format!("/v1/sessions/{sid}"), None).json();
-    assert_eq!((&original["user_id"], &original["created_at"]), (&Value::Null, &Value::Null));
+    // A session of the original API is not one of /v1's.
+    assert_eq!(c.send("GET", s, &format!("/v1/sessions/{sid}"), None).status, 404);
     c.send("GET", s, "/v1/sessions/none-such", None);
+    c.send("GET", s, &format!("/v1/sessions/{EXAMPLE_TOKEN}"), None);
     c.send("GET", s, &format!("/v1/sessions/{}", "s".repeat(300)), None);
     c.send("PATCH", s, &spath, Some(&json!({ "ttl_seconds": 120 })));
     c.send("PATCH", s, &spath, Some(&json!({ "data": null })));
@@ -331,10 +339,43 @@ fn responses_match_the_document() {
     c.send("PATCH", s, &spath, Some(&json!({ "data": "x".repeat(20_000) })));
     c.send_raw("PATCH", s, &spath, "text/plain", "{}");
     c.send("PATCH", s, "/v1/sessions/none-such", Some(&json!({ "ttl_seconds": 120 })));
+    c.send("POST", sessions, sessions, Some(&json!({ "max_lifetime_seconds": 60, "ttl_seconds": 600 })));
+    c.send("POST", sessions, sessions, Some(&json!({ "max_lifetime_seconds": 0 })));
+
+    // The same in the header form, and rotation in both.
+    let current = "/v1/session";
+    let token_of = |session: &Value| session["id"].as_str().unwrap().to_owned();
+    let header_session = c.send("POST", sessions, sessions, Some(&json!({ "user_id": user["id"] }))).json();
+    let token = token_of(&header_session);
+    c.send_with("GET", current, current, ("x-session-token", &token), None);
+    c.send("GET", current, current, None);
+    c.send_with("GET", current, current, ("x-session-token", EXAMPLE_TOKEN), None);
+    c.send_with("PATCH", current, current, ("x-session-token", &token), Some(&json!({ "ttl_seconds": 120 })));
+    c.send_with("PATCH", current, current, ("x-session-token", &token), Some(&json!({ "ttl_seconds": 0 })));
+    c.send("PATCH", current, current, Some(&json!({ "ttl_seconds": 120 })));
+    let rotate = "/v1/session/rotate";
+    let token = token_of(&c.send_with("POST", rotate, rotate, ("x-session-token", &token), None).json());
+    c.send_with("POST", rotate, rotate, ("x-session-token", EXAMPLE_TOKEN), None);
+    c.send("POST", rotate, rotate, None);
+    let rotate_path = "/v1/sessions/{id}/rotate";
+    let token = token_of(&c.send("POST", rotate_path, &format!("/v1/sessions/{token}/rotate"), None).json());
+    c.send("POST", rotate_path, &format!("/v1/sessions/{EXAMPLE_TOKEN}/rotate"), None);
+    c.send_with("DELETE", current, current, ("x-session-token", &token), None);
+    c.send_with("DELETE", current, current, ("x-session-token", &token), None);
+    c.send("DELETE", current, current, None);
 
     let us = "/v1/users/{id}/sessions";
     let listed = c.send("GET", us, &format!("{path}/sessions"), None).json();
     assert_eq!(listed["items"].as_array().map(Vec::len), Some(1));
+    c.send("POST", sessions, sessions, Some(&json!({ "user_id": user["id"] })));
+    let page = c.send("GET", us, &format!("{path}/sessions?limit=1"), None).json();
+    let cursor = page["next_cursor"].as_str().expect("a next page").to_owned();
+    c.send("GET", us, &format!("{path}/sessions?limit=1&cursor={cursor}"), None);
+    c.send("GET", us, &format!("{path}/sessions?limit=0"), None);
+    c.send("GET", us, &format!("{path}/sessions?cursor=nope"), None);
+    let kept = listed["items"][0]["public_id"].as_str().unwrap().to_owned();
+    c.send("DELETE", us, &format!("{path}/sessions?except={kept}"), None);
+    c.send("DELETE", us, &format!("{path}/sessions?except={}", "a".repeat(40)), None);
     let one_of_us = "/v1/users/{id}/sessions/{public_id}";
     let revocable = c.send("POST", sessions, sessions, Some(&json!({ "user_id": user["id"] }))).json();
     let revoke = format!("{path}/sessions/{}", revocable["public_id"].as_str().unwrap());
@@ -414,19 +455,12 @@ fn data_written_by_the_flask_service_matches_the_document() {
     let page = c.send("GET", "/v1/users", &format!("/v1/users?limit=1{}", cursor_before(id)), None).json();
     assert_eq!(page["items"][0]["id"], json!(id));
 
-    // A session key without expiry (written by hand): `expires_at` and `ttl_seconds` are null.
+    // A session key without expiry (written by hand) is the original API's, not /v1's.
     let sid = unique("forever");
     redis::cmd("SET").arg(format!("session:{sid}")).arg(r#"{"k": [true, null]}"#).exec(&mut redis).unwrap();
     let spath = format!("/v1/sessions/{sid}");
-    let session = c.send("GET", "/v1/sessions/{id}", &spath, None).json();
-    assert_eq!(
-        [&session["user_id"], &session["created_at"], &session["expires_at"], &session["ttl_seconds"]],
-        [&Value::Null; 4]
-    );
-    let session = c.send("PATCH", "/v1/sessions/{id}", &spath, Some(&json!({ "data": 1 }))).json();
-    assert!(session["ttl_seconds"].is_null(), "{session}");
+    assert_eq!(c.send("GET", "/v1/sessions/{id}", &spath, None).status, 404);
     c.send("GET", "/get_session/{session_id}", &format!("/get_session/{sid}"), None);
-    c.send("DELETE", "/v1/sessions/{id}", &spath, None);
     c.send("DELETE", "/delete_user/{id}", &format!("/delete_user/{id}"), None);
 }
 
@@ -481,10 +515,12 @@ fn unavailable_responses_match_the_document() {
             ("POST", "/create_session") => Some(json!({ "session_id": "x" })),
             ("POST", "/v1/sessions") => Some(json!({})),
             ("PATCH", "/v1/users/{id}") => Some(json!({ "prenom": "P" })),
-            ("PATCH", "/v1/sessions/{id}") => Some(json!({ "ttl_seconds": 60 })),
+            ("PATCH", "/v1/sessions/{id}" | "/v1/session") => Some(json!({ "ttl_seconds": 60 })),
             _ => None,
         };
-        let res = c.send(&method, &template, &example_path(&template), body.as_ref());
+        // The header form's token too.
+        let token = ("x-session-token", EXAMPLE_TOKEN);
+        let res = c.send_with(&method, &template, &example_path(&template), token, body.as_ref());
         assert_eq!(res.status, 503, "{method} {template}: {}", res.text());
     }
 }
