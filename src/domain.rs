@@ -210,6 +210,12 @@ mod tests {
         let token = SessionToken::generate().unwrap();
         assert_eq!(token.as_str().len(), 32);
         assert_ne!(token, SessionToken::generate().unwrap());
+        assert_eq!(SessionToken::parse(token.as_str()), Some(token));
+        for bad in
+            ["", &"a".repeat(31), &"a".repeat(33), &format!("{}=", "a".repeat(31)), &format!("{}/", "a".repeat(31))]
+        {
+            assert_eq!(SessionToken::parse(bad), None, "{bad:?}");
+        }
     }
 
     #[test]

@@ -4,7 +4,7 @@
 use spin_sdk::http::{Method, Request};
 
 use crate::config::Config;
-use crate::domain::UserId;
+use crate::domain::{SessionToken, UserId};
 use crate::{flask, json, request, users};
 
 /// Splits the input into a header value, a path segment and a body, runs every parser over them,
@@ -40,6 +40,11 @@ pub fn request_handling(data: &[u8]) {
     }
     if let Some(id) = request::session_id(&config, &segment) {
         assert!(!id.as_str().is_empty() && !id.as_str().chars().any(char::is_control));
+    }
+    // A session token is exactly what was sent: 32 URL-safe characters, nothing else.
+    if let Some(token) = SessionToken::parse(&segment) {
+        assert_eq!(token.as_str(), segment);
+        assert!(segment.len() == 32 && segment.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_'));
     }
     let _ = users::decode_cursor(&segment);
 

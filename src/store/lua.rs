@@ -103,9 +103,12 @@ end
 /// - `index_keys(uid)`: the two keys;
 /// - `unindex(uid, member)`: removes one entry;
 /// - `tidy_index(uid, now, cap)`: drops the entries that have expired by `now` (milliseconds),
-///   then, if `cap` is given, deletes the oldest sessions beyond it, and makes both keys expire
-///   with the user's last session, so the index never outlives its sessions. Every script that
-///   writes the index ends with it;
+///   then, if `cap` is given, deletes the oldest sessions beyond it. Every script that writes the
+///   index calls it;
+/// - `expire_index(uid)`: makes both keys expire with the user's last session, so that the index
+///   never outlives its sessions. Only a write that moves an expiry later needs it: removing
+///   entries leaves the keys' expiry after every remaining session's, and Redis deletes a sorted
+///   set that becomes empty;
 /// - `revoke_sessions(uid, keep, now)`: deletes every session of the user but `keep` (a digest, or
 ///   nil: then the index goes too), with their entries; returns how many live sessions it deleted.
 macro_rules! lua_session_index {
@@ -133,12 +136,13 @@ local function tidy_index(uid, now, cap)
       end
     end
   end
+end
+local function expire_index(uid)
+  local by_creation, by_expiry = index_keys(uid)
   local last = redis.call('ZRANGE', by_expiry, -1, -1, 'WITHSCORES')
   if last[2] then
     redis.call('PEXPIREAT', by_creation, last[2])
     redis.call('PEXPIREAT', by_expiry, last[2])
-  else
-    redis.call('DEL', by_creation, by_expiry)
   end
 end
 local function revoke_sessions(uid, keep, now)

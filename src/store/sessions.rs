@@ -103,6 +103,7 @@ if uid ~= '' then
   redis.call('ZADD', by_creation, string.format('%d', score), digest)
   redis.call('ZADD', by_expiry, string.format('%d', record.expires), digest)
   tidy_index(uid, now, cap)
+  expire_index(uid)
 end
 return {CREATED, text}
 "#
@@ -171,6 +172,7 @@ if ttl ~= '' and record.uid ~= '' then
   local _, by_expiry = index_keys(record.uid)
   redis.call('ZADD', by_expiry, 'XX', string.format('%d', record.expires), digest)
   tidy_index(record.uid, now)
+  expire_index(record.uid)
 end
 return {OK, text}
 "#

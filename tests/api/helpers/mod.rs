@@ -5,6 +5,7 @@
 //! - the real Spin CLI, when `SPIN_BIN` names it: a `spin up` per app (`real_spin.rs`);
 //! - an external server, when `APP_URL` is set (tests that need a private app are skipped then).
 
+mod http1;
 pub mod otlp_receiver;
 pub mod real_spin;
 mod redis_observer;

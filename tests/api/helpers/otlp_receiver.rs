@@ -3,27 +3,13 @@
 //! to every request, and keeps every request's path, headers and body bytes as received.
 //! Point `OTEL_EXPORTER_OTLP_ENDPOINT` at `url()`.
 
-use std::io::{BufRead, BufReader, Read, Write};
+use std::io::{BufReader, Write};
 use std::net::{TcpListener, TcpStream};
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
 
-/// One request the receiver got.
-#[derive(Debug, Clone)]
-pub struct Export {
-    pub method: String,
-    /// E.g. `/v1/traces`, `/v1/logs`, `/v1/metrics`.
-    pub path: String,
-    /// Header names lower-cased.
-    pub headers: Vec<(String, String)>,
-    pub body: Vec<u8>,
-}
-
-impl Export {
-    pub fn header(&self, name: &str) -> Option<&str> {
-        self.headers.iter().find(|(n, _)| n == name).map(|(_, v)| v.as_str())
-    }
-}
+/// One request the receiver got: its path is e.g. `/v1/traces`, `/v1/logs`, `/v1/metrics`.
+pub type Export = super::http1::HttpRequest;
 
 pub struct OtlpReceiver {
     port: u16,
@@ -75,67 +61,17 @@ impl Drop for OtlpReceiver {
     }
 }
 
-/// HTTP/1.1 with keep-alive: bodies by `content-length` or chunked, one `200` for each.
+/// HTTP/1.1 with keep-alive: one `200` for each request.
 fn serve(stream: TcpStream, keep: &Mutex<Vec<Export>>) {
     let mut reader = BufReader::new(stream.try_clone().unwrap());
     let mut writer = stream;
     let _ = writer.set_nodelay(true);
-    loop {
-        let mut request_line = String::new();
-        if reader.read_line(&mut request_line).unwrap_or(0) == 0 {
-            return;
-        }
-        let mut parts = request_line.split_whitespace();
-        let method = parts.next().unwrap_or_default().to_owned();
-        let path = parts.next().unwrap_or_default().to_owned();
-        let mut headers = Vec::new();
-        loop {
-            let mut line = String::new();
-            if reader.read_line(&mut line).unwrap_or(0) == 0 {
-                return;
-            }
-            if line.trim().is_empty() {
-                break;
-            }
-            if let Some((name, value)) = line.split_once(':') {
-                headers.push((name.trim().to_ascii_lowercase(), value.trim().to_owned()));
-            }
-        }
-        let header = |name: &str| headers.iter().find(|(n, _)| n == name).map(|(_, v)| v.clone());
-        let body = if header("transfer-encoding").is_some_and(|v| v.eq_ignore_ascii_case("chunked")) {
-            match read_chunked(&mut reader) {
-                Some(body) => body,
-                None => return,
-            }
-        } else {
-            let length = header("content-length").and_then(|v| v.parse().ok()).unwrap_or(0);
-            let mut body = vec![0; length];
-            if reader.read_exact(&mut body).is_err() {
-                return;
-            }
-            body
-        };
-        keep.lock().unwrap().push(Export { method, path, headers, body });
+    while let Some(request) = super::http1::read_request(&mut reader) {
+        keep.lock().unwrap().push(request);
         // One write: a head and a body in two small writes meet Nagle and delayed ACKs.
         let answer = "HTTP/1.1 200 OK\r\ncontent-type: application/x-protobuf\r\ncontent-length: 0\r\n\r\n";
         if writer.write_all(answer.as_bytes()).is_err() {
             return;
         }
-    }
-}
-
-fn read_chunked(reader: &mut BufReader<TcpStream>) -> Option<Vec<u8>> {
-    let mut body = Vec::new();
-    loop {
-        let mut size = String::new();
-        reader.read_line(&mut size).ok()?;
-        let size = usize::from_str_radix(size.trim().split(';').next()?, 16).ok()?;
-        let mut chunk = vec![0; size + 2];
-        reader.read_exact(&mut chunk).ok()?;
-        if size == 0 {
-            // The last chunk: `0\r\n` then trailers (none here) and an empty line, already read.
-            return Some(body);
-        }
-        body.extend_from_slice(&chunk[..size]);
     }
 }

@@ -259,29 +259,8 @@ fn answer_lookups(stream: TcpStream, counts: &Mutex<BTreeMap<String, u32>>) {
     let mut reader = BufReader::new(stream.try_clone().unwrap());
     let mut writer = stream;
     let _ = writer.set_nodelay(true);
-    loop {
-        let mut request_line = String::new();
-        if reader.read_line(&mut request_line).unwrap_or(0) == 0 {
-            return;
-        }
-        let mut content_length = 0;
-        loop {
-            let mut header = String::new();
-            if reader.read_line(&mut header).unwrap_or(0) == 0 {
-                return;
-            }
-            if header.trim().is_empty() {
-                break;
-            }
-            if let Some((name, value)) = header.split_once(':') {
-                if name.eq_ignore_ascii_case("content-length") {
-                    content_length = value.trim().parse().unwrap_or(0);
-                }
-            }
-        }
-        let mut body = vec![0; content_length];
-        let _ = reader.read_exact(&mut body);
-        let path = request_line.split_whitespace().nth(1).unwrap_or_default();
+    while let Some(request) = super::http1::read_request(&mut reader) {
+        let path = request.path.as_str();
         let name = path.split('?').next().unwrap_or_default().rsplit('/').next().unwrap_or_default();
         *counts.lock().unwrap().entry(name.to_owned()).or_default() += 1;
         // One write: a head and a body in two small writes meet Nagle and delayed ACKs (40 ms).
