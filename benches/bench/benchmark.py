@@ -7,9 +7,7 @@ import base64
 import json
 import os
 import secrets
-import shutil
 import subprocess
-import tempfile
 import threading
 import time
 from dataclasses import dataclass
@@ -20,7 +18,7 @@ from .redis_client import RedisError, RedisServer, encode_command
 from .report import median
 from .settings import CONNECTIONS, DURATION, LIST_USERS, NAIVE_DIR, PROBE_DIR, ROOT, ROUNDS, THREADS
 from .spin import SpinApp, cargo_build, manifest_with_absolute_source, spin_bin
-from .system import log
+from .system import Scratch, log
 from .workloads import (CONSUMED, JSON, SESSION_PATCH, TOKEN, Endpoint, endpoints, probe_header, probe_values,
                         selected, supply_needs)
 from .wrk import run_wrk
@@ -49,8 +47,8 @@ class Bench:
     def __init__(self, mode):
         self.mode = mode
         self.with_probe = mode in ("all", "ratios")
-        self.workdir = Path(tempfile.mkdtemp(prefix="user-session-bench-"))
-        self.stoppable = []
+        self.scratch = Scratch("user-session-bench-")
+        self.workdir = self.scratch.workdir
         self.scripts = Scripts()
         self.captures = {}
         self.rows = []          # Row per endpoint measured
@@ -77,28 +75,19 @@ class Bench:
     def start(self):
         spin = spin_bin()
         self.spin_version = subprocess.run([spin, "--version"], capture_output=True, text=True).stdout.strip()
-        self.service_redis = self._keep(RedisServer(self.workdir, "service-redis"))
-        self.service = self._keep(SpinApp(spin, self.service_manifest, self.service_redis, "service"))
+        self.service_redis = self.scratch.keep(RedisServer(self.workdir, "service-redis"))
+        self.service = self.scratch.keep(SpinApp(spin, self.service_manifest, self.service_redis, "service"))
         log(f"service: {self.service.url} (Redis {self.service_redis.url}), {self.spin_version}")
         if self.with_probe:
-            self.probe_redis = self._keep(RedisServer(self.workdir, "probe-redis"))
-            self.probe = self._keep(SpinApp(spin, self.probe_manifest, self.probe_redis, "probe"))
+            self.probe_redis = self.scratch.keep(RedisServer(self.workdir, "probe-redis"))
+            self.probe = self.scratch.keep(SpinApp(spin, self.probe_manifest, self.probe_redis, "probe"))
             log(f"probe:   {self.probe.url} (Redis {self.probe_redis.url})")
-            self.naive_redis = self._keep(RedisServer(self.workdir, "naive-redis"))
-            self.naive = self._keep(SpinApp(spin, self.naive_manifest, self.naive_redis, "naive"))
+            self.naive_redis = self.scratch.keep(RedisServer(self.workdir, "naive-redis"))
+            self.naive = self.scratch.keep(SpinApp(spin, self.naive_manifest, self.naive_redis, "naive"))
             log(f"naive:   {self.naive.url} (Redis {self.naive_redis.url})")
 
-    def _keep(self, thing):
-        self.stoppable.append(thing)
-        return thing
-
     def stop(self):
-        for thing in reversed(self.stoppable):
-            thing.stop()
-        if os.environ.get("BENCH_KEEP"):
-            log(f"scratch directory kept: {self.workdir}")
-        else:
-            shutil.rmtree(self.workdir, ignore_errors=True)
+        self.scratch.stop()
 
     # -- learning what the service sends --------------------------------------------------------
 

@@ -60,36 +60,25 @@ def main():
             print(f"benches/run needs {tool} on the PATH", file=sys.stderr)
             return 1
     if mode == "parts":
-        return run_parts()
+        parts = Parts()
+        return run(parts, [parts.run], report.print_parts)
     bench = Bench(mode)
+    steps = [bench.build, bench.start, bench.learn, bench.seed, bench.warm_up, bench.measure]
+    return run(bench, steps, report.print_benchmark)
+
+
+def run(runner, steps, print_report):
+    """Runs the steps, stops what they started whatever happens, and prints the report if they
+    all ran: 0, or 1 after saying what failed."""
     started = time.time()
     try:
-        bench.build()
-        bench.start()
-        bench.learn()
-        bench.seed()
-        bench.warm_up()
-        bench.measure()
+        for step in steps:
+            step()
     except (RuntimeError, OSError, subprocess.CalledProcessError) as e:
         print(f"benches/run: {e}", file=sys.stderr)
         return 1
     finally:
-        bench.stop()
-    report.print_benchmark(bench)
-    log(f"done in {time.time() - started:.0f} s")
-    return 0
-
-
-def run_parts():
-    parts = Parts()
-    started = time.time()
-    try:
-        parts.run()
-    except (RuntimeError, OSError, subprocess.CalledProcessError) as e:
-        print(f"benches/run: {e}", file=sys.stderr)
-        return 1
-    finally:
-        parts.stop()
-    report.print_parts(parts)
+        runner.stop()
+    print_report(runner)
     log(f"done in {time.time() - started:.0f} s")
     return 0

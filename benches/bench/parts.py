@@ -8,7 +8,6 @@ import os
 import re
 import shutil
 import subprocess
-import tempfile
 import tomllib
 from dataclasses import dataclass
 from pathlib import Path
@@ -16,7 +15,7 @@ from pathlib import Path
 from .redis_client import RedisServer
 from .settings import DURATION, NAIVE_DIR, PROBE_DIR, ROOT, ROUNDS
 from .spin import SpinApp, cargo_build, component_variables, manifest_with_absolute_source, spin_bin
-from .system import cpu_seconds_of_tree, log
+from .system import Scratch, cpu_seconds_of_tree, log
 from .workloads import JSON, probe_header
 
 PARTS_PREFIX = "bench-skip-"   # the service's cargo features that build it without one part
@@ -49,14 +48,14 @@ class Parts:
     KINDS = [("get_user", "GET /get_user/{id}"), ("404", "GET /unknown/path (404)")]
 
     def __init__(self):
-        self.workdir = Path(tempfile.mkdtemp(prefix="user-session-parts-"))
-        self.stoppable = []
+        self.scratch = Scratch("user-session-parts-")
+        self.workdir = self.scratch.workdir
         self.apps = []
 
     def run(self):
         spin = spin_bin()
         self.spin_version = subprocess.run([spin, "--version"], capture_output=True, text=True).stdout.strip()
-        redis = self._keep(RedisServer(self.workdir, "redis"))
+        redis = self.scratch.keep(RedisServer(self.workdir, "redis"))
         overrides = {"redis_address": redis.url, "api_token": PARTS_TOKEN}
         manifest = Path(os.environ.get("SERVICE_MANIFEST", ROOT / "spin.toml"))
         baked = "\x1e".join(f"{k}\x1f{v}" for k, v in component_variables(manifest, overrides).items())
@@ -70,7 +69,7 @@ class Parts:
         auth = {"Authorization": f"Bearer {PARTS_TOKEN}"}
         for i, (label, wasm) in enumerate(wasms):
             m, _ = manifest_with_absolute_source(manifest, self.workdir, f"service-{i}", wasm)
-            app = self._keep(SpinApp(spin, m, redis, label, {"api_token": PARTS_TOKEN}))
+            app = self.scratch.keep(SpinApp(spin, m, redis, label, {"api_token": PARTS_TOKEN}))
             self.apps.append(PartsApp(label, app, {}))
         # One user, written by the service, read by every app (the naive peer reads the same key).
         status, body = self.apps[0].app.request("POST", "/create_user", '{"nom":"Doe","prenom":"John"}',
@@ -81,11 +80,11 @@ class Parts:
         for a in self.apps:
             a.requests = {"get_user": (f"/get_user/{uid}", auth), "404": ("/bench/no/such/path", auth)}
         m, _ = manifest_with_absolute_source(NAIVE_DIR / "spin.toml", self.workdir, "naive")
-        naive = self._keep(SpinApp(spin, m, redis, "naive"))
+        naive = self.scratch.keep(SpinApp(spin, m, redis, "naive"))
         self.apps.append(PartsApp("naive peer (benches/naive)", naive,
                                   {"get_user": (f"/get_user/{uid}", {}), "404": ("/bench/no/such/path", {})}))
         m, _ = manifest_with_absolute_source(PROBE_DIR / "spin.toml", self.workdir, "probe")
-        probe = self._keep(SpinApp(spin, m, redis, "probe"))
+        probe = self.scratch.keep(SpinApp(spin, m, redis, "probe"))
         command = {"probe-command": probe_header([[b"GET", b"user:%d" % uid]])}
         self.apps.append(PartsApp("probe (/redis: one GET; /now)", probe,
                                   {"get_user": ("/redis", command), "404": ("/now", {})}))
@@ -104,14 +103,8 @@ class Parts:
         shutil.copyfile(PARTS_TARGET_DIR / "wasm32-wasip1" / "release" / "user_session_service.wasm", out)
         return out
 
-    def _keep(self, thing):
-        self.stoppable.append(thing)
-        return thing
-
     def stop(self):
-        for thing in reversed(self.stoppable):
-            thing.stop()
-        shutil.rmtree(self.workdir, ignore_errors=True)
+        self.scratch.stop()
 
     def measure(self):
         # µs[label][kind] = per round

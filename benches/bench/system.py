@@ -1,9 +1,11 @@
-"""What the run needs from the machine: progress messages, free loopback ports, and the CPU time
-of a process tree (for `parts`)."""
+"""What the run needs from the machine: progress messages, free loopback ports, a scratch directory
+with the processes started in it, and the CPU time of a process tree (for `parts`)."""
 
 import os
+import shutil
 import socket
 import sys
+import tempfile
 import time
 from pathlib import Path
 
@@ -39,3 +41,24 @@ def cpu_seconds_of_tree(pid):
         total += procs.get(p, (0, 0))[1]
         todo += [child for child, (parent, _) in procs.items() if parent == p]
     return total / CLOCK_TICKS
+
+
+class Scratch:
+    """A scratch directory and what was started in it (Spin apps, Redis servers): `stop` stops them,
+    last started first, then removes the directory, unless `BENCH_KEEP` is set (to read their logs)."""
+
+    def __init__(self, prefix):
+        self.workdir = Path(tempfile.mkdtemp(prefix=prefix))
+        self.stoppable = []
+
+    def keep(self, thing):
+        self.stoppable.append(thing)
+        return thing
+
+    def stop(self):
+        for thing in reversed(self.stoppable):
+            thing.stop()
+        if os.environ.get("BENCH_KEEP"):
+            log(f"scratch directory kept: {self.workdir}")
+        else:
+            shutil.rmtree(self.workdir, ignore_errors=True)
