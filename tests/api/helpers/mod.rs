@@ -510,6 +510,19 @@ pub fn indexed_users(conn: &mut redis::Connection) -> std::collections::BTreeSet
     redis::cmd("ZRANGE").arg("users:index").arg(0).arg(-1).query::<Vec<u64>>(conn).unwrap().into_iter().collect()
 }
 
+/// Every user session index in the database (`user_sessions_by_creation:<uid>`,
+/// `user_sessions_by_expiry:<uid>`), with the user id its name holds.
+pub fn session_indexes(conn: &mut redis::Connection) -> Vec<(String, u64)> {
+    let keys: Vec<String> =
+        redis::cmd("SCAN").cursor_arg(0).arg("MATCH").arg("user_sessions_by_*").clone().iter(conn).unwrap().collect();
+    keys.into_iter()
+        .map(|key| {
+            let uid = key.rsplit(':').next().and_then(|uid| uid.parse().ok()).expect("a user id ends the key");
+            (key, uid)
+        })
+        .collect()
+}
+
 /// A number from the environment (run lengths of the on-demand checks), or `default`.
 pub fn env_number(name: &str, default: u64) -> u64 {
     std::env::var(name).ok().and_then(|v| v.parse().ok()).unwrap_or(default)

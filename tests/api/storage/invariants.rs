@@ -7,7 +7,7 @@ use std::time::Instant;
 
 use serde_json::json;
 
-use crate::helpers::{indexed_users, walk_users, TestApp};
+use crate::helpers::{indexed_users, session_indexes, walk_users, TestApp};
 
 /// A tiny deterministic PRNG (xorshift) so a failing run can be replayed from its seed.
 struct Rng(u64);
@@ -147,16 +147,7 @@ fn random_concurrent_mix_keeps_the_invariants() {
             assert!(surviving.contains(&uid.parse().unwrap()), "{key} belongs to deleted user {uid}");
         }
     }
-    let indexes: Vec<String> = redis::cmd("SCAN")
-        .cursor_arg(0)
-        .arg("MATCH")
-        .arg("user_sessions_by_*")
-        .clone()
-        .iter(&mut redis)
-        .unwrap()
-        .collect();
-    for index in indexes {
-        let uid: u64 = index.rsplit(':').next().unwrap().parse().unwrap();
+    for (index, uid) in session_indexes(&mut redis) {
         assert!(surviving.contains(&uid), "{index} outlived its user");
     }
 

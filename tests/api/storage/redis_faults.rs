@@ -10,7 +10,7 @@ use std::time::Duration;
 use serde_json::json;
 use spin_test_host::RedisServer;
 
-use crate::helpers::{assert_no_secret, assert_problem, eventually, indexed_users, TestApp};
+use crate::helpers::{assert_no_secret, assert_problem, eventually, indexed_users, session_indexes, TestApp};
 
 fn app_for(redis_url: &str) -> Option<TestApp> {
     TestApp::spawn_private(&[("SPIN_VARIABLE_REDIS_ADDRESS", redis_url)])
@@ -121,16 +121,7 @@ fn a_crash_mid_load_leaves_no_half_applied_write() {
     let counter: u64 = redis::cmd("GET").arg("user_id_counter").query(&mut conn).unwrap();
     assert!(stored.iter().all(|id| *id <= counter), "no id above the counter");
     // Sessions: every index entry's owner exists.
-    let indexes: Vec<String> = redis::cmd("SCAN")
-        .cursor_arg(0)
-        .arg("MATCH")
-        .arg("user_sessions_by_*")
-        .clone()
-        .iter(&mut conn)
-        .unwrap()
-        .collect();
-    for index in indexes {
-        let uid: u64 = index.rsplit(':').next().unwrap().parse().unwrap();
+    for (index, uid) in session_indexes(&mut conn) {
         assert!(stored.contains(&uid), "{index} without its user");
     }
     // And the app, never restarted, serves again.
