@@ -109,7 +109,7 @@ end
 ///   never outlives its sessions. Only a write that moves an expiry later needs it: removing
 ///   entries leaves the keys' expiry after every remaining session's, and Redis deletes a sorted
 ///   set that becomes empty;
-/// - `revoke_sessions(uid, keep, now)`: deletes every session of the user but `keep` (a digest, or
+/// - `revoke_sessions(uid, keep)`: deletes every session of the user but `keep` (a digest, or
 ///   nil: then the index goes too), with their entries; returns how many live sessions it deleted.
 macro_rules! lua_session_index {
     () => {
@@ -145,7 +145,7 @@ local function expire_index(uid)
     redis.call('PEXPIREAT', by_expiry, last[2])
   end
 end
-local function revoke_sessions(uid, keep, now)
+local function revoke_sessions(uid, keep)
   local by_creation = index_keys(uid)
   local revoked = 0
   for _, member in ipairs(redis.call('ZRANGE', by_creation, 0, -1)) do
@@ -154,7 +154,7 @@ local function revoke_sessions(uid, keep, now)
       unindex(uid, member)
     end
   end
-  if keep then tidy_index(uid, now) else redis.call('DEL', index_keys(uid)) end
+  if keep then tidy_index(uid, now_ms()) else redis.call('DEL', index_keys(uid)) end
   return revoked
 end
 "#

@@ -162,8 +162,10 @@ if not text then return {MISSING} end
 local record = read_record(text)
 if not record then return redis.error_reply('ERR unreadable session record') end
 if data ~= '' then record.data = data end
-local now = now_ms()
+-- Only a refresh needs the time: new data keeps the expiry.
+local now
 if ttl ~= '' then
+  now = now_ms()
   record.expires = math.min(now + tonumber(ttl), record.absolute)
   record.refreshed = string.format('%d', now)
 end
@@ -356,7 +358,7 @@ if except ~= '' then
   end
   if not keep then return {NO_SESSION} end
 end
-return {OK, revoke_sessions(uid, keep, now_ms())}
+return {OK, revoke_sessions(uid, keep)}
 "#
         );
         let uid = user_id.to_string();

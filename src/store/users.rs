@@ -300,7 +300,7 @@ if not record then return MISSING end
 if not precondition_holds(record, ARGV[2]) then return MISMATCH end
 redis.call('DEL', KEYS[1])
 redis.call('ZREM', KEYS[2], ARGV[1])
-revoke_sessions(ARGV[1], nil, now_ms())
+revoke_sessions(ARGV[1], nil)
 return DELETED
 "#
         );
