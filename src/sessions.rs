@@ -29,8 +29,8 @@ use crate::{clock, request, response};
 /// The header that carries the token in the recommended form.
 const TOKEN_HEADER: &str = "X-Session-Token";
 
-/// The most of a `User-Agent` a session records, in characters.
-const MAX_USER_AGENT_CHARS: usize = 256;
+/// The most of a header (`User-Agent`, `spin-client-addr`) a session records, in characters.
+const MAX_RECORDED_HEADER_CHARS: usize = 256;
 
 /// The body of `POST /v1/sessions`.
 #[derive(Deserialize)]
@@ -89,9 +89,9 @@ impl NewSessionRequest {
             stored_data,
             ttl,
             lifetime,
-            user_agent: header_text(req, "user-agent", MAX_USER_AGENT_CHARS),
+            user_agent: header_text(req, "user-agent", MAX_RECORDED_HEADER_CHARS),
             // Spin's own header: the address of the peer that connected (a proxy, behind one).
-            client_address: header_text(req, "spin-client-addr", MAX_USER_AGENT_CHARS),
+            client_address: header_text(req, "spin-client-addr", MAX_RECORDED_HEADER_CHARS),
         })
     }
 }
