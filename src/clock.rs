@@ -4,11 +4,13 @@
 
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
+use serde::{Serialize, Serializer};
+
 /// The current time with microseconds, e.g. `2026-11-25T05:10:00.123456Z`. Microseconds keep
 /// `updated_at` moving between two quick updates.
 pub fn now() -> String {
     let t = since_epoch(SystemTime::now());
-    format!("{}.{:06}Z", date_time(t.as_secs()), t.subsec_micros())
+    Text::new(t.as_secs(), u64::from(t.subsec_micros()), 6).as_str().to_owned()
 }
 
 /// Milliseconds since the Unix epoch, now.
@@ -16,22 +18,79 @@ pub fn now_ms() -> u64 {
     since_epoch(SystemTime::now()).as_millis().try_into().unwrap_or(u64::MAX)
 }
 
-/// A time given in milliseconds since the Unix epoch, with milliseconds, e.g.
-/// `2026-11-30T10:00:00.123Z` (sessions' times, which Redis's clock sets).
-pub fn at_ms(ms: u64) -> String {
-    let t = Duration::from_millis(ms);
-    format!("{}.{:03}Z", date_time(t.as_secs()), t.subsec_millis())
+/// A time given in milliseconds since the Unix epoch, written with milliseconds, e.g.
+/// `2026-11-30T10:00:00.123Z` (sessions' times, which Redis's clock sets). Formatted in place when
+/// serialized: every session representation writes three or four of them.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Millis(pub u64);
+
+impl Serialize for Millis {
+    fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        serializer.serialize_str(Text::new(self.0 / 1000, self.0 % 1000, 3).as_str())
+    }
+}
+
+#[cfg(test)]
+fn at_ms(ms: u64) -> String {
+    Text::new(ms / 1000, ms % 1000, 3).as_str().to_owned()
 }
 
 fn since_epoch(t: SystemTime) -> Duration {
     t.duration_since(UNIX_EPOCH).unwrap_or_default()
 }
 
-/// `YYYY-MM-DDTHH:MM:SS` for seconds since the Unix epoch, in UTC.
-fn date_time(secs: u64) -> String {
-    let (days, rem) = (secs / 86_400, secs % 86_400);
-    let (year, month, day) = civil_from_days(days);
-    format!("{year:04}-{month:02}-{day:02}T{:02}:{:02}:{:02}", rem / 3600, rem % 3600 / 60, rem % 60)
+/// RFC 3339 in UTC, written on the stack: `YYYY-MM-DDTHH:MM:SS.<fraction>Z` (a year past 9999,
+/// which only a huge configured lifetime could give, takes as many digits as it needs).
+struct Text {
+    bytes: [u8; 48],
+    len: usize,
+}
+
+impl Text {
+    fn new(secs: u64, fraction: u64, width: usize) -> Text {
+        let (days, rem) = (secs / 86_400, secs % 86_400);
+        let (year, month, day) = civil_from_days(days);
+        let mut text = Text { bytes: [0; 48], len: 0 };
+        text.number(year, 4);
+        text.push(b'-');
+        text.number(month, 2);
+        text.push(b'-');
+        text.number(day, 2);
+        text.push(b'T');
+        text.number(rem / 3600, 2);
+        text.push(b':');
+        text.number(rem % 3600 / 60, 2);
+        text.push(b':');
+        text.number(rem % 60, 2);
+        text.push(b'.');
+        text.number(fraction, width);
+        text.push(b'Z');
+        text
+    }
+
+    fn push(&mut self, byte: u8) {
+        self.bytes[self.len] = byte;
+        self.len += 1;
+    }
+
+    /// `value` in decimal, zero-padded to at least `width` digits.
+    fn number(&mut self, value: u64, width: usize) {
+        let mut digits = [0u8; 20];
+        let mut start = digits.len();
+        let mut rest = value;
+        while rest > 0 || digits.len() - start < width {
+            start -= 1;
+            digits[start] = b'0' + (rest % 10) as u8;
+            rest /= 10;
+        }
+        for &digit in &digits[start..] {
+            self.push(digit);
+        }
+    }
+
+    fn as_str(&self) -> &str {
+        std::str::from_utf8(&self.bytes[..self.len]).expect("a timestamp is ASCII")
+    }
 }
 
 /// The proleptic Gregorian date of a day count since 1970-01-01 (Howard Hinnant's
@@ -51,15 +110,23 @@ fn civil_from_days(days: u64) -> (u64, u64, u64) {
 
 #[cfg(test)]
 mod tests {
-    use super::{at_ms, date_time};
+    use super::{at_ms, now};
 
     #[test]
     fn dates_are_utc_calendar_dates() {
-        assert_eq!(date_time(0), "1970-01-01T00:00:00");
-        assert_eq!(date_time(951_782_400), "2000-02-29T00:00:00");
-        assert_eq!(date_time(1_795_000_000), "2026-11-18T11:06:40");
-        assert_eq!(date_time(4_107_542_399), "2100-02-28T23:59:59");
-        assert_eq!(date_time(253_402_300_799), "9999-12-31T23:59:59");
+        assert_eq!(at_ms(0), "1970-01-01T00:00:00.000Z");
+        assert_eq!(at_ms(951_782_400_000), "2000-02-29T00:00:00.000Z");
         assert_eq!(at_ms(1_795_000_000_007), "2026-11-18T11:06:40.007Z");
+        assert_eq!(at_ms(4_107_542_399_999), "2100-02-28T23:59:59.999Z");
+        assert_eq!(at_ms(253_402_300_799_000), "9999-12-31T23:59:59.000Z");
+        assert_eq!(at_ms(u64::MAX), "584556019-04-03T14:25:51.615Z");
+        assert_eq!(serde_json::to_string(&super::Millis(1_795_000_000_120)).unwrap(), "\"2026-11-18T11:06:40.120Z\"");
+    }
+
+    #[test]
+    fn now_has_microseconds() {
+        let text = now();
+        assert_eq!((text.len(), &text[19..20], &text[26..]), (27, ".", "Z"), "{text}");
+        assert!(text.starts_with("20"), "{text}");
     }
 }

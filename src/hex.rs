@@ -5,7 +5,12 @@ pub const DIGITS: &[u8; 16] = b"0123456789abcdef";
 
 /// `bytes` as lowercase hex, two digits a byte.
 pub fn encode(bytes: &[u8]) -> String {
-    bytes.iter().flat_map(|b| [DIGITS[usize::from(b >> 4)], DIGITS[usize::from(b & 0xf)]]).map(char::from).collect()
+    let mut text = String::with_capacity(2 * bytes.len());
+    for b in bytes {
+        text.push(char::from(DIGITS[usize::from(b >> 4)]));
+        text.push(char::from(DIGITS[usize::from(b & 0xf)]));
+    }
+    text
 }
 
 #[cfg(test)]

@@ -15,7 +15,8 @@
 //! `POST /v1/sessions` does not honour `Idempotency-Key`: replaying its answer would mean storing
 //! the token.
 
-use serde::Deserialize;
+use serde::{Deserialize, Serialize};
+use serde_json::value::RawValue;
 use serde_json::{json, Value};
 use spin_sdk::http::{Request, Response};
 
@@ -208,29 +209,47 @@ fn created(req: &Request, session: &Session, token: &SessionToken) -> Result<Res
 
 /// A session as every endpoint shows it (the one place its representation is built): without its
 /// token, which the service does not know; the endpoints addressed by a token add it (`with_token`).
-pub fn session_json(session: &Session) -> Result<Value, ApiError> {
-    let data: Value = serde_json::from_slice(&session.data)
+/// Written straight from the stored record: the data as stored (checked to be JSON, not rebuilt),
+/// the times formatted in place. Members in alphabetical order, as the API has always written them.
+#[derive(Serialize)]
+pub struct SessionView<'a> {
+    absolute_expires_at: clock::Millis,
+    client_address: Option<&'a str>,
+    created_at: clock::Millis,
+    data: &'a RawValue,
+    expires_at: clock::Millis,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    id: Option<&'a str>,
+    last_refreshed_at: Option<clock::Millis>,
+    public_id: &'a str,
+    ttl_seconds: u64,
+    user_agent: Option<&'a str>,
+    user_id: Option<UserId>,
+}
+
+pub fn session_json(session: &Session) -> Result<SessionView<'_>, ApiError> {
+    let data = serde_json::from_slice(&session.data)
         .map_err(|e| ApiError::Internal(format!("stored session data is not JSON: {e}")))?;
     // The key exists, so the session is live: at least a second left, whatever the two clocks say.
     let ttl_seconds = session.expires_ms.saturating_sub(clock::now_ms()).div_ceil(1000).max(1);
-    Ok(json!({
-        "public_id": session.public_id,
-        "user_id": session.user_id,
-        "data": data,
-        "created_at": clock::at_ms(session.created_ms),
-        "expires_at": clock::at_ms(session.expires_ms),
-        "ttl_seconds": ttl_seconds,
-        "absolute_expires_at": clock::at_ms(session.absolute_expires_ms),
-        "last_refreshed_at": session.last_refreshed_ms.map(clock::at_ms),
-        "user_agent": session.user_agent,
-        "client_address": session.client_address,
-    }))
+    Ok(SessionView {
+        absolute_expires_at: clock::Millis(session.absolute_expires_ms),
+        client_address: session.client_address.as_deref(),
+        created_at: clock::Millis(session.created_ms),
+        data,
+        expires_at: clock::Millis(session.expires_ms),
+        id: None,
+        last_refreshed_at: session.last_refreshed_ms.map(clock::Millis),
+        public_id: session.public_id.as_str(),
+        ttl_seconds,
+        user_agent: session.user_agent.as_deref(),
+        user_id: session.user_id,
+    })
 }
 
 /// A session as the endpoints addressed by its token show it: with the token, as `id`.
-fn with_token(mut session: Value, token: &SessionToken) -> Value {
-    session["id"] = Value::String(token.as_str().to_owned());
-    session
+fn with_token<'a>(session: SessionView<'a>, token: &'a SessionToken) -> SessionView<'a> {
+    SessionView { id: Some(token.as_str()), ..session }
 }
 
 fn new_token() -> Result<SessionToken, ApiError> {

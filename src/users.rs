@@ -191,7 +191,7 @@ pub fn list_sessions(cx: &Context) -> Result<Response, ApiError> {
     for public_id in &page.unreadable {
         eprintln!("session {} of user {id} left out of its listing: not a session record", public_id.as_str());
     }
-    let items: Vec<Value> = page
+    let items: Vec<sessions::SessionView> = page
         .sessions
         .iter()
         .filter_map(|session| match sessions::session_json(session) {
