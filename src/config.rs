@@ -94,8 +94,8 @@ impl Config {
     pub fn parse(text: &str) -> Result<Config, ConfigError> {
         let mut values: [Option<String>; SETTING_NAMES.len()] = Default::default();
         let mut current: Option<usize> = None;
-        for line in text.split('\n') {
-            let setting = line.split_once('=').filter(|(name, _)| is_setting_name(name));
+        for line in lines(text) {
+            let setting = split_at(line, b'=').filter(|(name, _)| is_setting_name(name));
             match (setting, current) {
                 (Some((name, value)), _) => {
                     let index = SETTING_NAMES
@@ -121,7 +121,7 @@ impl Config {
         let mut values = values.into_iter().zip(SETTING_NAMES).map(|(value, name)| {
             let value = value.ok_or(ConfigError::Missing(name))?;
             let value = trim_final_line_break(&value);
-            if value.contains(['\n', '\r']) {
+            if value.bytes().any(|b| b == b'\n' || b == b'\r') {
                 return Err(ConfigError::LineBreak(name));
             }
             Ok(value.to_owned())
@@ -147,7 +147,7 @@ impl Config {
     /// in it would allow nothing.
     pub fn redis_url(&self) -> Result<String, ConfigError> {
         let address = self.redis_address.as_str();
-        let (scheme, host) = address.split_once("://").ok_or(ConfigError::RedisAddressMalformed)?;
+        let (scheme, host) = scheme_and_host(address).ok_or(ConfigError::RedisAddressMalformed)?;
         let userinfo = match (self.redis_username.as_str(), self.redis_password.as_str()) {
             ("", "") => return Ok(address.to_owned()),
             (user, "") => format!("{}@", encode(user)),
@@ -201,12 +201,32 @@ fn trim_final_line_break(value: &str) -> &str {
     value.strip_suffix('\r').unwrap_or(value)
 }
 
+// The settings are parsed on every request, so the helpers below compare bytes: `str`'s pattern
+// searchers (memchr, two-way) cost more than the whole parse of these few short lines in wasm.
+
+/// The lines of `text`, split at `\n`.
+fn lines(text: &str) -> impl Iterator<Item = &str> {
+    text.as_bytes().split(|b| *b == b'\n').map(|line| std::str::from_utf8(line).expect("split at an ASCII byte"))
+}
+
+/// `text` split around the first `byte` (ASCII), if it holds one.
+fn split_at(text: &str, byte: u8) -> Option<(&str, &str)> {
+    let at = text.bytes().position(|b| b == byte)?;
+    Some((&text[..at], &text[at + 1..]))
+}
+
+/// `redis_address` split into its scheme and what follows `://`.
+fn scheme_and_host(address: &str) -> Option<(&str, &str)> {
+    let (scheme, rest) = split_at(address, b':')?;
+    Some((scheme, rest.strip_prefix("//")?))
+}
+
 fn check_redis_address(address: &str) -> Result<(), ConfigError> {
-    let (scheme, host) = address.split_once("://").ok_or(ConfigError::RedisAddressMalformed)?;
+    let (scheme, host) = scheme_and_host(address).ok_or(ConfigError::RedisAddressMalformed)?;
     if !matches!(scheme, "redis" | "rediss") || host.is_empty() {
         return Err(ConfigError::RedisAddressMalformed);
     }
-    if host.contains('@') {
+    if host.bytes().any(|b| b == b'@') {
         return Err(ConfigError::RedisAddressWithCredentials);
     }
     Ok(())

@@ -43,7 +43,7 @@ pub fn session(id: &str) -> String {
 
 /// The key of a `/v1` session: the whole session, under its token's digest.
 pub fn session_record(digest: &str) -> String {
-    format!("{SESSION_RECORD}{digest}")
+    [SESSION_RECORD, digest].concat()
 }
 
 /// What a `/v1` session is stored under: the SHA-256 of its token, base64url (43 characters). The

@@ -5,7 +5,11 @@
 /// then the given pieces of Lua.
 macro_rules! script {
     ($name:literal, $($lua:expr),+ $(,)?) => {
-        super::Script { name: $name, source: concat!(lua_prelude!(), lua_reply_words!(), $($lua),+) }
+        super::Script {
+            name: $name,
+            source: concat!(lua_prelude!(), lua_reply_words!(), $($lua),+),
+            sha: super::script_id::sha1_hex(concat!(lua_prelude!(), lua_reply_words!(), $($lua),+)),
+        }
     };
 }
 

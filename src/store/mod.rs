@@ -14,6 +14,7 @@ mod lua;
 #[macro_use]
 mod keys;
 mod redis_error;
+mod script_id;
 mod sessions;
 mod users;
 
@@ -95,6 +96,8 @@ impl Connection {
 struct Script {
     name: &'static str,
     source: &'static str,
+    /// `script_id::sha1_hex(source)`, computed at compile time by `script!`.
+    sha: [u8; 40],
 }
 
 impl Store {
@@ -116,9 +119,8 @@ impl Store {
 
     /// Runs a script in one round trip, or two when Redis has lost its script cache.
     fn run(&self, script: &Script, keys: &[&str], args: &[&str]) -> Result<Vec<RedisResult>, StoreError> {
-        let sha = sha1_hex(script.source.as_bytes());
         let mut params = Vec::with_capacity(2 + keys.len() + args.len());
-        params.push(binary(&sha));
+        params.push(RedisParameter::Binary(script.sha.to_vec()));
         params.push(RedisParameter::Int64(keys.len() as i64));
         params.extend(keys.iter().chain(args).map(|s| binary(s)));
         let reply = match self.conn.execute("EVALSHA", &params).map_err(classify) {
@@ -132,7 +134,7 @@ impl Store {
     }
 }
 
-/// The hex SHA-1 of some bytes: script ids for `EVALSHA`, and user ETags.
+/// The hex SHA-1 of some bytes: user ETags and session public ids (script ids: `script_id`).
 pub fn sha1_hex(bytes: &[u8]) -> String {
     sha1_smol::Sha1::from(bytes).digest().to_string()
 }
