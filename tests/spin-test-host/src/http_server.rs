@@ -98,6 +98,10 @@ async fn run_instance(
     let req = with_spin_headers(shared, req, client, local)?;
     let mut store =
         Store::new(shared.pre.engine(), InstanceState::new(shared.config.clone(), RequestRecord::default()));
+    let fuel = crate::loader::fuel_counting();
+    if fuel {
+        store.set_fuel(u64::MAX).map_err(|e| anyhow::anyhow!("{e:?}"))?;
+    }
     let (sender, receiver) = tokio::sync::oneshot::channel();
     let incoming =
         store.data_mut().http().new_incoming_request(Scheme::Http, req).map_err(|e| anyhow::anyhow!("{e:?}"))?;
@@ -123,6 +127,13 @@ async fn run_instance(
             proxy.wasi_http_incoming_handler().call_handle(&mut store, incoming, out).await
         }
         .await;
+        if fuel {
+            // Deterministic for a given .wasm and request, unlike time: compare builds with it.
+            eprintln!(
+                "spin-test-host: wasm instructions (fuel) of the request: {}",
+                u64::MAX - store.get_fuel().unwrap_or(u64::MAX)
+            );
+        }
         (result, std::mem::take(&mut store.data_mut().record))
     });
 

@@ -39,7 +39,21 @@ fn w<T>(result: wasmtime::Result<T>) -> Result<T> {
 pub fn engine() -> Result<Engine> {
     let mut config = wasmtime::Config::new();
     config.wasm_component_model(true);
+    // Profiling aids (docs/TESTING.md "Where a request's wasm time goes"), off by default: fuel
+    // makes every instance count the wasm instructions it runs; a perf map lets `perf` name them.
+    if fuel_counting() {
+        config.consume_fuel(true);
+    }
+    if std::env::var_os("SPIN_TEST_HOST_PERFMAP").is_some() {
+        config.profiler(wasmtime::ProfilingStrategy::PerfMap);
+    }
     w(Engine::new(&config))
+}
+
+/// Whether `SPIN_TEST_HOST_FUEL` asks for each request's count of wasm instructions (its fuel),
+/// printed to stderr.
+pub fn fuel_counting() -> bool {
+    std::env::var_os("SPIN_TEST_HOST_FUEL").is_some()
 }
 
 /// Compiles the component and links it against exactly what this host provides: WASI p2,
