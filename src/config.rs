@@ -426,6 +426,20 @@ mod tests {
         }
     }
 
+    /// The benchmark's variant with one application variable (`benches/one-variable.spin.toml`)
+    /// passes the same settings, the others as literals, so that the service it serves works.
+    #[test]
+    fn the_one_variable_benchmark_manifest_passes_every_setting() {
+        let manifest = include_str!("../benches/one-variable.spin.toml");
+        let opening = "settings = \"\"\"\n";
+        let start = manifest.find(opening).expect("a `settings` component variable") + opening.len();
+        let template = &manifest[start..start + manifest[start..].find("\"\"\"").expect("its end")];
+        let literal = template.replace("{{ redis_address }}", "redis://127.0.0.1:6379");
+        assert!(!literal.contains("{{"), "only redis_address is a variable: {template}");
+        let config = Config::parse(&literal).expect("the settings parse");
+        assert!(config.api_tokens.is_empty());
+    }
+
     #[test]
     fn settings_are_found_by_name_in_any_order() {
         let c = Config::parse(
