@@ -415,10 +415,7 @@ mod tests {
     /// the parser knows are exactly the ones it passes.
     #[test]
     fn spin_toml_passes_every_setting_by_name() {
-        let manifest = include_str!("../spin.toml");
-        let opening = "settings = \"\"\"\n";
-        let start = manifest.find(opening).expect("a `settings` component variable") + opening.len();
-        let template = &manifest[start..start + manifest[start..].find("\"\"\"").expect("its end")];
+        let template = settings_template(include_str!("../spin.toml"));
         let names: Vec<&str> = template.lines().map(|line| line.split_once('=').expect("name=value").0).collect();
         assert_eq!(names, SETTING_NAMES);
         for (line, name) in template.lines().zip(SETTING_NAMES) {
@@ -426,14 +423,18 @@ mod tests {
         }
     }
 
+    /// The text of a manifest's `settings` component variable.
+    fn settings_template(manifest: &str) -> &str {
+        let opening = "settings = \"\"\"\n";
+        let start = manifest.find(opening).expect("a `settings` component variable") + opening.len();
+        &manifest[start..start + manifest[start..].find("\"\"\"").expect("its end")]
+    }
+
     /// The benchmark's variant with one application variable (`benches/one-variable.spin.toml`)
     /// passes the same settings, the others as literals, so that the service it serves works.
     #[test]
     fn the_one_variable_benchmark_manifest_passes_every_setting() {
-        let manifest = include_str!("../benches/one-variable.spin.toml");
-        let opening = "settings = \"\"\"\n";
-        let start = manifest.find(opening).expect("a `settings` component variable") + opening.len();
-        let template = &manifest[start..start + manifest[start..].find("\"\"\"").expect("its end")];
+        let template = settings_template(include_str!("../benches/one-variable.spin.toml"));
         let literal = template.replace("{{ redis_address }}", "redis://127.0.0.1:6379");
         assert!(!literal.contains("{{"), "only redis_address is a variable: {template}");
         let config = Config::parse(&literal).expect("the settings parse");
