@@ -174,7 +174,7 @@ pub fn rotate_current(cx: &Context) -> Result<Response, ApiError> {
 /// The session with its remaining `ttl_seconds`: one `GET`, nothing written.
 fn read(cx: &Context, token: SessionToken) -> Result<Response, ApiError> {
     let session = cx.store()?.get_session(&token)?.ok_or_else(not_found)?;
-    Ok(response::json(200, &with_token(session_json(&session)?, &token)))
+    Ok(response::json(200, &with_token(session_view(&session)?, &token)))
 }
 
 /// Replaces the data and/or restarts the expiry from now (sliding sessions), never past the
@@ -182,7 +182,7 @@ fn read(cx: &Context, token: SessionToken) -> Result<Response, ApiError> {
 fn change(cx: &Context, token: SessionToken) -> Result<Response, ApiError> {
     let update = parse_update(cx.req, cx.config)?;
     let session = cx.store()?.update_session(&token, &update)?.ok_or_else(not_found)?;
-    Ok(response::json(200, &with_token(session_json(&session)?, &token)))
+    Ok(response::json(200, &with_token(session_view(&session)?, &token)))
 }
 
 fn remove(cx: &Context, token: SessionToken) -> Result<Response, ApiError> {
@@ -202,7 +202,7 @@ fn move_to_new_token(cx: &Context, token: SessionToken) -> Result<Response, ApiE
 /// The `201` of a session under a new token, with its `Location`.
 fn created(req: &Request, session: &Session, token: &SessionToken) -> Result<Response, ApiError> {
     let location = format!("{}/v1/sessions/{}", request::base_path(req), token.as_str());
-    let mut res = response::json(201, &with_token(session_json(session)?, token));
+    let mut res = response::json(201, &with_token(session_view(session)?, token));
     res.set_header("location", location);
     Ok(res)
 }
@@ -227,7 +227,8 @@ pub struct SessionView<'a> {
     user_id: Option<UserId>,
 }
 
-pub fn session_json(session: &Session) -> Result<SessionView<'_>, ApiError> {
+/// The view of a session read from the store; `500` when its stored data is not JSON.
+pub fn session_view(session: &Session) -> Result<SessionView<'_>, ApiError> {
     let data = serde_json::from_slice(&session.data)
         .map_err(|e| ApiError::Internal(format!("stored session data is not JSON: {e}")))?;
     // The key exists, so the session is live: at least a second left, whatever the two clocks say.

@@ -194,7 +194,7 @@ pub fn list_sessions(cx: &Context) -> Result<Response, ApiError> {
     let items: Vec<sessions::SessionView> = page
         .sessions
         .iter()
-        .filter_map(|session| match sessions::session_json(session) {
+        .filter_map(|session| match sessions::session_view(session) {
             Ok(item) => Some(item),
             Err(e) => {
                 eprintln!("session {} of user {id} left out of its listing: {e}", session.public_id.as_str());
