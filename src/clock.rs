@@ -24,15 +24,21 @@ pub fn now_ms() -> u64 {
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Millis(pub u64);
 
+impl Millis {
+    fn text(self) -> Text {
+        Text::new(self.0 / 1000, self.0 % 1000, 3)
+    }
+}
+
 impl Serialize for Millis {
     fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        serializer.serialize_str(Text::new(self.0 / 1000, self.0 % 1000, 3).as_str())
+        serializer.serialize_str(self.text().as_str())
     }
 }
 
 #[cfg(test)]
 fn at_ms(ms: u64) -> String {
-    Text::new(ms / 1000, ms % 1000, 3).as_str().to_owned()
+    Millis(ms).text().as_str().to_owned()
 }
 
 fn since_epoch(t: SystemTime) -> Duration {

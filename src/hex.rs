@@ -1,4 +1,5 @@
-//! Lowercase hexadecimal, written once: request ids, and the `\uXXXX` escapes of the Flask encoder.
+//! Lowercase hexadecimal, written once: request ids, scripts' `EVALSHA` ids (at compile time),
+//! and the `\uXXXX` escapes of the Flask encoder.
 
 /// The digits, by value.
 pub const DIGITS: &[u8; 16] = b"0123456789abcdef";

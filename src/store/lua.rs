@@ -5,10 +5,9 @@
 /// then the given pieces of Lua.
 macro_rules! script {
     ($name:literal, $($lua:expr),+ $(,)?) => {
-        super::Script {
-            name: $name,
-            source: concat!(lua_prelude!(), lua_reply_words!(), $($lua),+),
-            sha: super::script_id::sha1_hex(concat!(lua_prelude!(), lua_reply_words!(), $($lua),+)),
+        {
+            const SOURCE: &str = concat!(lua_prelude!(), lua_reply_words!(), $($lua),+);
+            super::Script { name: $name, source: SOURCE, sha: super::script_id::sha1_hex(SOURCE) }
         }
     };
 }

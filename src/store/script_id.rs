@@ -2,15 +2,16 @@
 //! compiled: a write's script is hundreds of lines, and hashing it on every request cost more wasm
 //! instructions than all the rest of the request.
 
+use crate::hex::DIGITS;
+
 /// The hex SHA-1 of `source`, as Redis names a script, at compile time (`const`).
 pub const fn sha1_hex(source: &str) -> [u8; 40] {
     let digest = sha1(source.as_bytes());
-    let digits = b"0123456789abcdef";
     let mut hex = [0u8; 40];
     let mut i = 0;
     while i < 20 {
-        hex[2 * i] = digits[(digest[i] >> 4) as usize];
-        hex[2 * i + 1] = digits[(digest[i] & 0xf) as usize];
+        hex[2 * i] = DIGITS[(digest[i] >> 4) as usize];
+        hex[2 * i + 1] = DIGITS[(digest[i] & 0xf) as usize];
         i += 1;
     }
     hex

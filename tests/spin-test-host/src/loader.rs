@@ -52,8 +52,10 @@ pub fn engine() -> Result<Engine> {
 
 /// Whether `SPIN_TEST_HOST_FUEL` asks for each request's count of wasm instructions (its fuel),
 /// printed to stderr.
+/// Read once, so that the engine and every request agree.
 pub fn fuel_counting() -> bool {
-    std::env::var_os("SPIN_TEST_HOST_FUEL").is_some()
+    static FUEL: std::sync::OnceLock<bool> = std::sync::OnceLock::new();
+    *FUEL.get_or_init(|| std::env::var_os("SPIN_TEST_HOST_FUEL").is_some())
 }
 
 /// Compiles the component and links it against exactly what this host provides: WASI p2,
