@@ -16,6 +16,13 @@ ROUNDS = int(os.environ.get("BENCH_ROUNDS", "5"))
 THREADS = int(os.environ.get("BENCH_THREADS", "2"))
 CONNECTIONS = int(os.environ.get("BENCH_CONNECTIONS", "16"))
 ONLY = [s for s in os.environ.get("BENCH_ENDPOINTS", "").split(",") if s]
+# How every app gets its Spin variables: "env" (SPIN_VARIABLE_* environment variables, Spin's env
+# provider) or "file" (one `spin up --variable @variables.json` holding every variable the manifest
+# declares, Spin's static provider). Spin resolves each declared variable through its providers on
+# every request that opens Redis, and the env provider blocks a runtime worker for each one.
+VARIABLES_FROM = os.environ.get("BENCH_VARIABLES_FROM", "env")
+if VARIABLES_FROM not in ("env", "file"):
+    raise SystemExit(f"BENCH_VARIABLES_FROM={VARIABLES_FROM!r}: expected env or file")
 
 LIST_USERS = 1000          # users in the database while list_users and the reads run
 SIZE_GOAL = 400_000        # bytes: the release wasm's size goal (400 kB)

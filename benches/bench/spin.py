@@ -2,6 +2,7 @@
 `spin up` on a free port, its Redis address given as a Spin variable."""
 
 import http.client
+import json
 import os
 import re
 import shutil
@@ -10,7 +11,7 @@ import time
 import tomllib
 from pathlib import Path
 
-from .settings import SHARED_SPIN_INSTALL
+from .settings import SHARED_SPIN_INSTALL, VARIABLES_FROM
 from .system import free_port
 
 
@@ -50,15 +51,20 @@ def manifest_with_absolute_source(manifest, workdir, name, wasm=None):
 class SpinApp:
     """`spin up` of one manifest on a free port, with its Redis address as a Spin variable."""
 
-    def __init__(self, spin, manifest, redis, name, variables=None):
+    def __init__(self, spin, manifest, redis, name, variables=None, variables_from=VARIABLES_FROM):
         self.port = free_port()
         self.name = name
         self.log = open(manifest.parent / "spin-up.log", "w")
-        env = dict(os.environ, SPIN_VARIABLE_REDIS_ADDRESS=redis.url)
-        env.update({f"SPIN_VARIABLE_{k.upper()}": v for k, v in (variables or {}).items()})
-        self.proc = subprocess.Popen(
-            [spin, "up", "-f", str(manifest), "--listen", f"127.0.0.1:{self.port}"],
-            cwd=manifest.parent, env=env, stdout=self.log, stderr=subprocess.STDOUT)
+        values = dict(variables or {}, redis_address=redis.url)
+        env = dict(os.environ)
+        args = [spin, "up", "-f", str(manifest), "--listen", f"127.0.0.1:{self.port}"]
+        if variables_from == "file":
+            path = manifest.parent / "variables.json"
+            path.write_text(json.dumps(application_variables(manifest, values)))
+            args += ["--variable", f"@{path}"]
+        else:
+            env.update({f"SPIN_VARIABLE_{k.upper()}": v for k, v in values.items()})
+        self.proc = subprocess.Popen(args, cwd=manifest.parent, env=env, stdout=self.log, stderr=subprocess.STDOUT)
         deadline = time.time() + 120
         while True:
             try:
@@ -91,12 +97,19 @@ class SpinApp:
         self.log.close()
 
 
+def application_variables(manifest, overrides):
+    """Every application variable the manifest declares: its default, or its value in `overrides`."""
+    doc = tomllib.loads(manifest.read_text())
+    values = {name: str(spec.get("default", "")) for name, spec in doc.get("variables", {}).items()}
+    values.update(overrides)
+    return values
+
+
 def component_variables(manifest, overrides):
     """What Spin hands the component for each of its variables: the `[component.*.variables]`
     templates rendered from the application variables' defaults and `overrides`."""
     doc = tomllib.loads(manifest.read_text())
-    values = {name: str(spec.get("default", "")) for name, spec in doc.get("variables", {}).items()}
-    values.update(overrides)
+    values = application_variables(manifest, overrides)
     (component,) = doc["component"].values()
     return {name: re.sub(r"\{\{\s*(\w+)\s*\}\}", lambda m: values[m.group(1)], template)
             for name, template in component.get("variables", {}).items()}

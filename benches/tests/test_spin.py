@@ -5,7 +5,7 @@ import tempfile
 import unittest
 from pathlib import Path
 
-from bench.spin import component_variables, manifest_with_absolute_source
+from bench.spin import application_variables, component_variables, manifest_with_absolute_source
 
 MANIFEST = """spin_manifest_version = 2
 
@@ -60,3 +60,9 @@ class Manifest(unittest.TestCase):
 
 if __name__ == "__main__":
     unittest.main()
+
+    def test_application_variables_are_every_declared_one(self):
+        # What `--variable @variables.json` must hold so that no variable falls through to Spin's
+        # env provider: all three declared ones, each with its default unless overridden.
+        got = application_variables(self.manifest, {"redis_address": "redis://127.0.0.1:7000"})
+        self.assertEqual(got, {"redis_address": "redis://127.0.0.1:7000", "api_token": "", "limits": "max_name=200"})

@@ -167,3 +167,58 @@ fn registry_round_trip_push_with_one_spin_and_run_with_another() {
     assert_eq!(res.json::<serde_json::Value>().unwrap()["nom"], "Registre");
     assert_eq!(client.get(url("/healthz")).send().unwrap().status(), 200);
 }
+
+/// `spin up --variable @file.json` (every variable from one file) and `--variable name=@file` (one
+/// secret from its own file, with the line break a Secret file usually ends with), the delivery
+/// docs/OPERATIONS.md recommends under the Spin CLI: Spin's static provider answers them, so no
+/// variable goes to the environment provider, which blocks a worker thread for each one on every
+/// request (benches/README.md). The service is configured by them alone: Redis credentials, the
+/// API token and the tuning all take effect.
+#[test]
+fn variables_given_in_files_configure_the_service_under_real_spin() {
+    let Some(spin) = real_spin::spin_bin() else {
+        skip("needs the Spin CLI (SPIN_BIN)");
+        return;
+    };
+    real_spin::build_once(&spin, &manifest_path());
+    let redis = RedisServer::start_with_args(&["--requirepass", "file-secret"]).unwrap();
+    let dir = real_spin::scratch_dir("variables-files");
+    let all = dir.join("variables.json");
+    let values = json!({
+        "redis_address": redis.url(),
+        "redis_username": "",
+        "redis_password": "file-secret",
+        "tuning": "max_page_size=60",
+    });
+    std::fs::write(&all, values.to_string()).unwrap();
+    let token_file = dir.join("api_token");
+    std::fs::write(&token_file, "from-a-file\n").unwrap();
+    // Every declared variable is given, so none falls through to the environment provider.
+    let declared: Vec<&String> = manifest().variables.keys().collect();
+    let given: Vec<&str> = values.as_object().unwrap().keys().map(String::as_str).chain(["api_token"]).collect();
+    assert!(declared.iter().all(|name| given.contains(&name.as_str())), "{declared:?} vs {given:?}");
+
+    let all_arg = format!("@{}", all.display());
+    let token_arg = format!("api_token=@{}", token_file.display());
+    let up = real_spin::SpinUp::start_from(
+        &spin,
+        &manifest_path().display().to_string(),
+        &["--variable", &all_arg, "--variable", &token_arg],
+        &[],
+        false,
+    );
+    let client = reqwest::blocking::Client::new();
+    let get = |path: &str, token: Option<&str>| {
+        let request = client.get(format!("{}{path}", up.url()));
+        let request = match token {
+            Some(token) => request.bearer_auth(token),
+            None => request,
+        };
+        request.send().unwrap().status().as_u16()
+    };
+    assert_eq!(get("/v1/users", None), 401, "the API token from its file is required");
+    // The file ends with a line break, which the service trims (a header cannot carry one).
+    assert_eq!(get("/v1/users?limit=60", Some("from-a-file")), 200, "Redis answers with the password from the file");
+    assert_eq!(get("/v1/users?limit=61", Some("from-a-file")), 400, "the tuning from the file applies");
+    assert_eq!(get("/healthz", None), 200);
+}
