@@ -35,10 +35,10 @@ Settings (environment):
     SERVICE_WASM            a service .wasm to use instead of building the current source
     SERVICE_MANIFEST        the service's spin.toml (default: the repository's)
     BENCH_KEEP=1            keep the scratch directory (Spin and Redis logs)
-    BENCH_VARIABLES_FROM=env
-                            how each app gets its Spin variables: env (SPIN_VARIABLE_*, Spin's
-                            env provider) or file (`spin up --variable @variables.json` with
-                            every variable its manifest declares, Spin's static provider)
+    BENCH_VARIABLES_FROM=file
+                            how each app gets its Spin variables: file (`spin up --variable
+                            @variables.json` with every variable its manifest declares, Spin's
+                            static provider) or env (SPIN_VARIABLE_*, Spin's env provider)
 
 Needs: python3 (standard library only), wrk, redis-server, cargo with the wasm32-wasip1 target.
 """

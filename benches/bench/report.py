@@ -6,7 +6,7 @@ import statistics
 import subprocess
 import time
 
-from .settings import CONNECTIONS, DURATION, ROOT, ROUNDS, SIZE_GOAL, THREADS
+from .settings import CONNECTIONS, DURATION, ROOT, ROUNDS, SIZE_GOAL, THREADS, VARIABLES_DESCRIPTION, VARIABLES_FROM
 
 
 def median(xs):
@@ -32,6 +32,7 @@ def print_benchmark(bench):
     print(f"  {bench.spin_version}; service {describe_source()}")
     print(f"  wrk -t{THREADS} -c{CONNECTIONS} -d{DURATION}s, {ROUNDS} interleaved rounds, medians; "
           f"{os.cpu_count()} CPUs, load average at the end {os.getloadavg()[0]:.2f}")
+    print(f"  Spin variables of every app {VARIABLES_DESCRIPTION[VARIABLES_FROM]}")
     size = bench.service_wasm.stat().st_size
     print(f"  release wasm: {size:,} bytes ({size / 1000:.0f} kB) vs goal {SIZE_GOAL / 1000:.0f} kB: "
           f"{'ok' if size <= SIZE_GOAL else 'MISSED'}"
@@ -140,6 +141,7 @@ def print_parts(parts):
     print(f"  {parts.spin_version}; service {describe_source()}")
     print(f"  wrk -t1 -c1 -d{DURATION}s per app and request, {ROUNDS} interleaved rounds, medians; "
           f"{os.cpu_count()} CPUs, load average at the end {os.getloadavg()[0]:.2f}")
+    print(f"  Spin variables of every app {VARIABLES_DESCRIPTION[VARIABLES_FROM]}")
     print()
     pr = max(ROUNDS * 5, len("part per round"))
     width = 7 + 1 + 7 + 2 + pr
