@@ -4,6 +4,8 @@
     benches/run ratios      service vs floor probe, and service vs naive peer
     benches/run capacity    Redis CPU per request only (service runs only, quicker)
     benches/run parts       Spin CPU per request of builds without each part of a request
+    benches/run variables   the service and the naive peer with Spin variables from the
+                            environment and from a file, side by side
 
 The service, a floor probe (benches/probe: a component that does one request's I/O and nothing
 else) and a naive peer (benches/naive: the original six endpoints ported to Spin the way its
@@ -50,13 +52,14 @@ import time
 
 from . import report
 from .benchmark import Bench
+from .delivery import Delivery
 from .parts import Parts
 from .system import log
 
 
 def main():
     mode = sys.argv[1] if len(sys.argv) > 1 else "all"
-    if mode not in ("all", "ratios", "capacity", "parts") or len(sys.argv) > 2:
+    if mode not in ("all", "ratios", "capacity", "parts", "variables") or len(sys.argv) > 2:
         print(__doc__)
         return 2
     for tool in ("wrk", "redis-server", "cargo"):
@@ -66,6 +69,9 @@ def main():
     if mode == "parts":
         parts = Parts()
         return run(parts, [parts.run], report.print_parts)
+    if mode == "variables":
+        delivery = Delivery()
+        return run(delivery, [delivery.run], report.print_variables)
     bench = Bench(mode)
     steps = [bench.build, bench.start, bench.learn, bench.seed, bench.warm_up, bench.measure]
     return run(bench, steps, report.print_benchmark)

@@ -176,3 +176,36 @@ def print_parts(parts):
     print("part: what leaving that part out saved, median of the rounds' paired differences from the")
     print("  full service (its spread shows the noise). api_token set; the naive peer and the probe check")
     print("  no token. The 404 reads no variable and checks no token, so those rows measure noise there.")
+
+
+def print_variables(d):
+    print()
+    print(f"user-session-service: Spin variables from the environment or from a file, {time.strftime('%Y-%m-%d %H:%M UTC', time.gmtime())}")
+    print(f"  {d.spin_version}; service {describe_source()}")
+    print(f"  wrk -t{THREADS} -c{CONNECTIONS} -d{DURATION}s, {ROUNDS} interleaved rounds, medians; "
+          f"{os.cpu_count()} CPUs, load average at the end {os.getloadavg()[0]:.2f}")
+    print(f"  env:  {VARIABLES_DESCRIPTION['env']}")
+    print(f"  file: {VARIABLES_DESCRIPTION['file']}")
+    print()
+    pr = max(ROUNDS * 5, len("per round"))
+    print(f"{'app (request)':<44} {'from':<5} {'req/s':>7} {'CPU µs':>7}  {'service ÷ peer':>14}  per round")
+    print("-" * (44 + 1 + 5 + 1 + 7 + 1 + 7 + 2 + 14 + 2 + pr))
+    for a in d.apps:
+        request = "GET /v1/session" if a.label == "service" else "GET /get_session/{id}"
+        ratio, per_round = "", ""
+        if a.label == "service":
+            peer = d.app("naive peer", a.delivery)
+            ratios = [s / p for s, p in zip(a.rates, peer.rates)]
+            ratio = f"{median(a.rates) / median(peer.rates):.2f}"
+            per_round = " ".join(f"{x:.2f}" for x in ratios)
+        print(f"{a.label + ' (' + request + ')':<44} {a.delivery:<5} {median(a.rates):>7.0f} "
+              f"{median(a.cpu_us):>7.0f}  {ratio:>14}  {per_round}")
+    print()
+    for label in ("service", "naive peer"):
+        env, file = d.app(label, "env"), d.app(label, "file")
+        gains = [f / e for f, e in zip(file.rates, env.rates)]
+        print(f"{label}: from a file {median(file.rates) / median(env.rates):.2f}× the requests per second from the "
+              f"environment (per round {' '.join(f'{g:.2f}' for g in gains)}), "
+              f"{median(env.cpu_us) - median(file.cpu_us):.0f} µs less Spin CPU per request")
+    print("CPU µs: CPU time (utime+stime) of `spin up` and its trigger process ÷ requests served.")
+    print("The service declares five application variables and reads five in `settings`; the peer one and one.")
