@@ -21,7 +21,7 @@ ONLY = [s for s in os.environ.get("BENCH_ENDPOINTS", "").split(",") if s]
 # declares, Spin's static provider). Spin resolves each declared variable through its providers on
 # every request that opens Redis, and the env provider blocks a runtime worker for each one.
 # "file" is the default: it is what docs/OPERATIONS.md recommends under the Spin CLI, and it leaves
-# the components' own work to be compared; "env" adds Spin's cost per declared variable.
+# the components' own work to be compared; "env" adds what the env provider costs each app.
 VARIABLES_FROM = os.environ.get("BENCH_VARIABLES_FROM", "file")
 VARIABLES_DESCRIPTION = {
     "file": "from one file (spin up --variable @variables.json: Spin's static provider)",
