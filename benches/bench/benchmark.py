@@ -4,7 +4,6 @@ data seeded into every Redis by replaying it; then every endpoint measured in in
 with each run's Redis work read from INFO. The tables are printed by `report`."""
 
 import base64
-import json
 import os
 import secrets
 import subprocess
@@ -92,11 +91,7 @@ class Bench:
     # -- learning what the service sends --------------------------------------------------------
 
     def call(self, method, path, body=None, headers=None, expect=(200,), app=None):
-        app = app or self.service
-        status, payload = app.request(method, path, body, headers)
-        if status not in expect:
-            raise RuntimeError(f"{method} {path}: {app.name} answered {status}, expected {expect}: {payload[:300]!r}")
-        return json.loads(payload) if payload.strip().startswith((b"{", b"[")) else None
+        return (app or self.service).call(method, path, body, headers, expect)
 
     def capture(self, key, method, path, body=None, headers=None, expect=(200,), variables=None):
         self._marker = getattr(self, "_marker", 0) + 1

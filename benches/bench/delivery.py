@@ -52,25 +52,18 @@ class Delivery:
                 self.apps.append(DeliveryApp(label, delivery, app))
         # One session of each kind, written through the service, read by every app.
         service = self.apps[0].app
-        uid = self.expect(service, "POST", "/v1/users", {"nom": "Doe", "prenom": "John"}, 201)["id"]
-        token = self.expect(service, "POST", "/v1/sessions", {"user_id": uid, "data": {"theme": "sombre"}}, 201)["id"]
-        self.expect(service, "POST", "/create_session", {"session_id": "bench-variables", "data": {"theme": "sombre"}}, 201)
+        uid = service.call("POST", "/v1/users", json.dumps({"nom": "Doe", "prenom": "John"}), JSON, (201,))["id"]
+        token = service.call("POST", "/v1/sessions", json.dumps({"user_id": uid, "data": {"theme": "sombre"}}),
+                             JSON, (201,))["id"]
+        service.call("POST", "/create_session", json.dumps({"session_id": "bench-variables", "data": {"theme": "sombre"}}),
+                     JSON, (201,))
         for a in self.apps:
             if a.label == "service":
                 a.path, a.headers = "/v1/session", {"X-Session-Token": token}
             else:
                 a.path = "/get_session/bench-variables"
-            status, body = a.app.request("GET", a.path, None, a.headers)
-            if status != 200:
-                raise RuntimeError(f"{a.app.name}: GET {a.path} answered {status}: {body[:200]!r}")
+            a.app.call("GET", a.path, None, a.headers)
         self.measure()
-
-    @staticmethod
-    def expect(app, method, path, body, status):
-        got, payload = app.request(method, path, json.dumps(body), JSON)
-        if got != status:
-            raise RuntimeError(f"{method} {path} answered {got}, expected {status}: {payload[:200]!r}")
-        return json.loads(payload)
 
     def measure(self):
         for r in range(ROUNDS):

@@ -3,7 +3,6 @@ The service is built once as it is and once without each part (its `bench-skip-*
 every build is served side by side with the naive peer and the probe, and each app's Spin CPU per
 request is read from /proc around `wrk -t1 -c1` runs. The table is printed by `report`."""
 
-import json
 import os
 import re
 import shutil
@@ -72,11 +71,8 @@ class Parts:
             app = self.scratch.keep(SpinApp(spin, m, redis, label, {"api_token": PARTS_TOKEN}))
             self.apps.append(PartsApp(label, app, {}))
         # One user, written by the service, read by every app (the naive peer reads the same key).
-        status, body = self.apps[0].app.request("POST", "/create_user", '{"nom":"Doe","prenom":"John"}',
-                                                dict(JSON, **auth))
-        if status != 201:
-            raise RuntimeError(f"POST /create_user answered {status}: {body[:200]!r}")
-        uid = json.loads(body)["user_id"]
+        uid = self.apps[0].app.call("POST", "/create_user", '{"nom":"Doe","prenom":"John"}', dict(JSON, **auth),
+                                    (201,))["user_id"]
         for a in self.apps:
             a.requests = {"get_user": (f"/get_user/{uid}", auth), "404": ("/bench/no/such/path", auth)}
         m, _ = manifest_with_absolute_source(NAIVE_DIR / "spin.toml", self.workdir, "naive")

@@ -26,13 +26,19 @@ def describe_source():
     return f"built from commit {rev}" + (f" plus uncommitted changes ({', '.join(changed)})" if dirty else "")
 
 
-def print_benchmark(bench):
+def print_header(title, spin_version, wrk, variables=None):
+    """The lines every report starts with: what ran, on what, and how each app got its variables."""
     print()
-    print(f"user-session-service benchmarks, {time.strftime('%Y-%m-%d %H:%M UTC', time.gmtime())}")
-    print(f"  {bench.spin_version}; service {describe_source()}")
-    print(f"  wrk -t{THREADS} -c{CONNECTIONS} -d{DURATION}s, {ROUNDS} interleaved rounds, medians; "
+    print(f"user-session-service{title}, {time.strftime('%Y-%m-%d %H:%M UTC', time.gmtime())}")
+    print(f"  {spin_version}; service {describe_source()}")
+    print(f"  {wrk}, {ROUNDS} interleaved rounds, medians; "
           f"{os.cpu_count()} CPUs, load average at the end {os.getloadavg()[0]:.2f}")
-    print(f"  Spin variables of every app {VARIABLES_DESCRIPTION[VARIABLES_FROM]}")
+    for line in variables or [f"Spin variables of every app {VARIABLES_DESCRIPTION[VARIABLES_FROM]}"]:
+        print(f"  {line}")
+
+
+def print_benchmark(bench):
+    print_header(" benchmarks", bench.spin_version, f"wrk -t{THREADS} -c{CONNECTIONS} -d{DURATION}s")
     size = bench.service_wasm.stat().st_size
     print(f"  release wasm: {size:,} bytes ({size / 1000:.0f} kB) vs goal {SIZE_GOAL / 1000:.0f} kB: "
           f"{'ok' if size <= SIZE_GOAL else 'MISSED'}"
@@ -136,12 +142,7 @@ def print_capacity(bench):
 
 
 def print_parts(parts):
-    print()
-    print(f"user-session-service: Spin CPU per request by part, {time.strftime('%Y-%m-%d %H:%M UTC', time.gmtime())}")
-    print(f"  {parts.spin_version}; service {describe_source()}")
-    print(f"  wrk -t1 -c1 -d{DURATION}s per app and request, {ROUNDS} interleaved rounds, medians; "
-          f"{os.cpu_count()} CPUs, load average at the end {os.getloadavg()[0]:.2f}")
-    print(f"  Spin variables of every app {VARIABLES_DESCRIPTION[VARIABLES_FROM]}")
+    print_header(": Spin CPU per request by part", parts.spin_version, f"wrk -t1 -c1 -d{DURATION}s per app and request")
     print()
     pr = max(ROUNDS * 5, len("part per round"))
     width = 7 + 1 + 7 + 2 + pr
@@ -179,13 +180,9 @@ def print_parts(parts):
 
 
 def print_variables(d):
-    print()
-    print(f"user-session-service: Spin variables from the environment or from a file, {time.strftime('%Y-%m-%d %H:%M UTC', time.gmtime())}")
-    print(f"  {d.spin_version}; service {describe_source()}")
-    print(f"  wrk -t{THREADS} -c{CONNECTIONS} -d{DURATION}s, {ROUNDS} interleaved rounds, medians; "
-          f"{os.cpu_count()} CPUs, load average at the end {os.getloadavg()[0]:.2f}")
-    print(f"  env:  {VARIABLES_DESCRIPTION['env']}")
-    print(f"  file: {VARIABLES_DESCRIPTION['file']}")
+    print_header(": Spin variables from the environment or from a file", d.spin_version,
+                 f"wrk -t{THREADS} -c{CONNECTIONS} -d{DURATION}s",
+                 [f"env:  {VARIABLES_DESCRIPTION['env']}", f"file: {VARIABLES_DESCRIPTION['file']}"])
     print()
     pr = max(ROUNDS * 5, len("per round"))
     print(f"{'app (request)':<44} {'from':<5} {'req/s':>7} {'CPU µs':>7}  {'service ÷ peer':>14}  per round")

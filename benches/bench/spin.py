@@ -88,6 +88,13 @@ class SpinApp:
         finally:
             conn.close()
 
+    def call(self, method, path, body=None, headers=None, expect=(200,)):
+        """A request whose status must be one of `expect`: its JSON answer (None if not JSON)."""
+        status, payload = self.request(method, path, body, headers)
+        if status not in expect:
+            raise RuntimeError(f"{method} {path}: {self.name} answered {status}, expected {expect}: {payload[:300]!r}")
+        return json.loads(payload) if payload.strip().startswith((b"{", b"[")) else None
+
     def stop(self):
         self.proc.terminate()
         try:
