@@ -1,7 +1,7 @@
 //! Operations for whoever runs the service.
 
+use crate::http::Response;
 use serde_json::json;
-use spin_sdk::http::Response;
 
 use crate::routing::Context;
 

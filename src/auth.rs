@@ -2,8 +2,8 @@
 //! requires `Authorization: Bearer <one of them>`. Several tokens let clients move from an old one
 //! to a new one without downtime. Empty (the default) leaves the service open, for local use.
 
+use crate::http::Request;
 use sha2::{Digest, Sha256};
-use spin_sdk::http::Request;
 
 use crate::config::Config;
 use crate::error::ApiError;
@@ -28,7 +28,6 @@ pub fn check(req: &Request, config: &Config) -> Result<Caller, ApiError> {
     }
     let presented = req
         .header("authorization")
-        .and_then(|v| v.as_str())
         .and_then(|v| v.split_once(' '))
         .filter(|(scheme, _)| scheme.eq_ignore_ascii_case("bearer"))
         .map(|(_, token)| token.trim());

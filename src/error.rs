@@ -7,7 +7,7 @@
 //! everything else answers RFC 9457 `application/problem+json`. Internal details (Redis addresses,
 //! scripts, server messages) are logged to stderr, never sent to the client.
 
-use spin_sdk::http::Response;
+use crate::http::Response;
 
 use crate::config::ConfigError;
 use crate::store::{RedisErrorKind, StoreError};

@@ -2,9 +2,9 @@
 //! `jsonify` wrote them (keys sorted, compact separators, `ensure_ascii`, Python's float `repr`, a
 //! trailing newline), so that even clients that compare bytes see no change.
 
+use crate::http::Response;
 use serde::Serialize;
 use serde_json::ser::Formatter as _;
-use spin_sdk::http::Response;
 
 use crate::{hex, response};
 

@@ -1,7 +1,7 @@
 //! `GET /healthz`: whether the service can serve requests now, i.e. whether Redis takes its writes.
 
+use crate::http::Response;
 use serde_json::json;
-use spin_sdk::http::Response;
 
 use crate::routing::Context;
 

@@ -7,9 +7,9 @@
 
 use std::borrow::Cow;
 
+use crate::http::{Request, Response};
 use serde::{Deserialize, Serialize};
 use serde_json::{json, Value};
-use spin_sdk::http::{Request, Response};
 
 use crate::routing::Context;
 

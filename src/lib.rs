@@ -17,6 +17,7 @@ mod error;
 mod flask;
 mod health;
 mod hex;
+mod http;
 mod json;
 mod legacy;
 mod messages;
@@ -35,13 +36,14 @@ pub mod fuzzing;
 
 use std::time::Instant;
 
-use spin_sdk::http::{IncomingRequest, Method, Request, Response, ResponseOutparam};
+use spin_sdk::http::{IncomingRequest, Method, ResponseOutparam};
 
 use crate::access_log::Entry;
 use crate::auth::Caller;
 use crate::body::{Body, BodyError};
 use crate::config::Config;
 use crate::error::{ApiError, Dialect, Missing, TooLarge};
+use crate::http::{Request, Response};
 use crate::request_id::RequestId;
 use crate::routing::{Context, Handler, Params, Route};
 
@@ -106,7 +108,7 @@ fn handle(mut req: Request, incoming: IncomingRequest) -> Response {
         request_id: request_id.as_str(),
         method: req.method(),
         route: answer.route.map(|route| route.path),
-        status: *answer.response.status(),
+        status: answer.response.status(),
         api_token: match answer.caller {
             Some(Caller::Token(position)) => Some(position),
             Some(Caller::Open) | None => None,
@@ -129,9 +131,9 @@ struct Answer {
 fn respond(req: &mut Request, body: Body) -> Answer {
     // Routing uses `spin-path-info` (the path below the trigger route), so the app also works when
     // mounted under a prefix such as `/api/...`.
-    let Some(path) = req.header("spin-path-info").and_then(|v| v.as_str()).map(str::to_owned) else {
+    let Some(path) = req.header("spin-path-info").map(str::to_owned) else {
         eprintln!("no spin-path-info header: the trigger route must end in /...");
-        return Answer { route: None, caller: None, response: Response::new(500, ()) };
+        return Answer { route: None, caller: None, response: Response::new(500) };
     };
     let Some((route, params)) = routing::find(ROUTES, &path) else {
         let response = ApiError::NotFound(Missing::Path).into_response(Problem);
@@ -171,7 +173,8 @@ fn dispatch(
     }
     let handler = handler.ok_or_else(|| ApiError::MethodNotAllowed { allow: route.allow() })?;
     if matches!(method, Method::Post | Method::Patch | Method::Put) {
-        *req.body_mut() = read_body(req, body, &config)?;
+        let bytes = read_body(req, body, &config)?;
+        req.set_body(bytes);
     }
     let response = handler(&Context::new(req, &config, params));
     if method == Method::Head {
@@ -186,7 +189,7 @@ fn dispatch(
 /// (without reading a byte when `Content-Length` says so).
 fn read_body(req: &Request, body: Body, config: &Config) -> Result<Vec<u8>, ApiError> {
     let limit = config::MAX_BODY_BYTES.value(config);
-    let declared = req.header("content-length").and_then(|v| v.as_str()).and_then(|v| v.trim().parse().ok());
+    let declared = req.header("content-length").and_then(|v| v.trim().parse().ok());
     body.read(declared, limit).map_err(|e| match e {
         BodyError::TooLarge => ApiError::PayloadTooLarge { what: TooLarge::Body, limit },
         // The client went away while sending: no one will read this answer.
@@ -197,6 +200,21 @@ fn read_body(req: &Request, body: Body, config: &Config) -> Result<Vec<u8>, ApiE
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// Route patterns are written as `routing` reads them: `/a/b/{c}`, a slash before each segment
+    /// and none at the end, at most `routing::MAX_SEGMENTS` segments, no empty one; and a path with
+    /// more segments matches nothing.
+    #[test]
+    fn route_patterns_are_well_formed() {
+        for route in ROUTES {
+            let segments: Vec<&str> = route.path.split('/').skip(1).collect();
+            assert!(route.path.starts_with('/') && !segments.iter().any(|s| s.is_empty()), "{}", route.path);
+            assert!(segments.len() <= routing::MAX_SEGMENTS, "{}", route.path);
+        }
+        assert!(routing::find(ROUTES, "/v1/users/1/sessions/ab").is_some());
+        assert!(routing::find(ROUTES, "/v1/users/1/sessions/ab/c").is_none());
+        assert!(routing::find(ROUTES, "/v1/session").is_some_and(|(route, _)| route.path == "/v1/session"));
+    }
 
     /// The OpenAPI document describes exactly the routes the router serves, with the same methods.
     #[test]

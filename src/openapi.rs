@@ -1,6 +1,6 @@
 //! `GET /openapi.json`: the OpenAPI 3.1 description of every endpoint.
 
-use spin_sdk::http::Response;
+use crate::http::Response;
 
 use crate::routing::Context;
 

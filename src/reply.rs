@@ -8,7 +8,9 @@
 //! 44 ms each instead of 0.3 ms). Here the body goes into the host's buffer before the host sees
 //! the response, so the server has everything to send at once.
 
-use spin_sdk::http::{Headers, IncomingRequest, OutgoingBody, OutgoingResponse, Request, Response, ResponseOutparam};
+use spin_sdk::http::{Headers, IncomingRequest, OutgoingBody, OutgoingResponse, ResponseOutparam};
+
+use crate::http::{Request, Response};
 
 /// Answers a request with `handle` and sends the answer through `out`: the entry point of a
 /// component that answers this way. `handle` gets the request's method, URI and headers (a
@@ -19,15 +21,15 @@ pub async fn serve(
     out: ResponseOutparam,
     handle: impl FnOnce(Request, IncomingRequest) -> Response,
 ) {
-    let head = Request::builder().method(req.method()).uri(req.uri()).headers(req.headers()).build();
+    let head = Request::head_of(&req);
     send(out, handle(head, req));
 }
 
 /// Sends `response` through `out`. Failures can only be logged: the client is gone or the host
 /// refused the response, and there is no one left to answer.
 fn send(out: ResponseOutparam, mut response: Response) {
-    let mut body = std::mem::take(response.body_mut());
-    let outgoing = OutgoingResponse::try_from(response).unwrap_or_else(|e| {
+    let mut body = response.take_body();
+    let outgoing = outgoing(&response).unwrap_or_else(|e| {
         eprintln!("reply: the response cannot be sent as built: {e}");
         body.clear();
         let fallback = OutgoingResponse::new(Headers::new());
@@ -80,6 +82,16 @@ fn send(out: ResponseOutparam, mut response: Response) {
     }
     drop(stream);
     finish(outgoing_body);
+}
+
+/// The host's response for `response`'s status and headers (one call for all the headers).
+fn outgoing(response: &Response) -> Result<OutgoingResponse, String> {
+    let headers: Vec<(String, Vec<u8>)> =
+        response.headers().iter().map(|(name, value)| ((*name).to_owned(), value.clone().into_bytes())).collect();
+    let fields = Headers::from_list(&headers).map_err(|e| format!("{e:?}"))?;
+    let outgoing = OutgoingResponse::new(fields);
+    outgoing.set_status_code(response.status()).map_err(|()| format!("status {}", response.status()))?;
+    Ok(outgoing)
 }
 
 fn finish(body: OutgoingBody) {

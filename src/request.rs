@@ -1,10 +1,10 @@
 //! Turning raw requests into typed values: JSON bodies and path ids. Validation happens here, once,
 //! at the edge; handlers only ever see values that are well-formed.
 
+use crate::http::Request;
 use serde::de::{DeserializeOwned, Deserializer};
 use serde::Deserialize;
 use serde_json::{Map, Value};
-use spin_sdk::http::Request;
 
 use crate::config::{self, Config};
 use crate::domain::{Name, NameProblem, SessionId};
@@ -14,7 +14,7 @@ use crate::store::Precondition;
 
 /// Whether the request declares a JSON body (`application/json`, or any `+json` type).
 fn declares_json(req: &Request) -> bool {
-    let Some(value) = req.header("content-type").and_then(|v| v.as_str()) else {
+    let Some(value) = req.header("content-type") else {
         return false;
     };
     let mime = value.split(';').next().unwrap_or("").trim().to_ascii_lowercase();
@@ -74,7 +74,7 @@ pub fn query_param(req: &Request, name: &str) -> Option<String> {
 /// Parses `If-Match`: absent, `*`, or a list of strong ETags. Weak ETags (`W/"..."`) never match a
 /// strong comparison, so they are kept as impossible values.
 pub fn if_match(req: &Request) -> Precondition {
-    let Some(value) = req.header("if-match").and_then(|v| v.as_str()) else {
+    let Some(value) = req.header("if-match") else {
         return Precondition::None;
     };
     if value.trim() == "*" {
@@ -126,11 +126,11 @@ const MAX_IDEMPOTENCY_KEY_BYTES: usize = 255;
 /// The `Idempotency-Key` header, if sent: 1 to 255 printable ASCII characters (space to `~`), taken
 /// as it is (a quoted structured-field string keeps its quotes); 400 otherwise.
 pub fn idempotency_key(req: &Request) -> Result<Option<&str>, ApiError> {
-    let Some(value) = req.header("idempotency-key") else {
+    let Some(value) = req.header_bytes("idempotency-key") else {
         return Ok(None);
     };
     let invalid = |problem| ApiError::InvalidHeader { name: "Idempotency-Key", problem };
-    let key = value.as_str().ok_or_else(|| invalid(HeaderProblem::NotPrintableAscii))?;
+    let key = std::str::from_utf8(value).map_err(|_| invalid(HeaderProblem::NotPrintableAscii))?;
     if key.is_empty() || key.len() > MAX_IDEMPOTENCY_KEY_BYTES {
         return Err(invalid(HeaderProblem::Length(MAX_IDEMPOTENCY_KEY_BYTES)));
     }
@@ -143,7 +143,7 @@ pub fn idempotency_key(req: &Request) -> Result<Option<&str>, ApiError> {
 /// The path the app is mounted under (`""` for Spin's `/...` route), for `Location` headers.
 /// Spin passes it as `spin-component-route`.
 pub fn base_path(req: &Request) -> &str {
-    req.header("spin-component-route").and_then(|v| v.as_str()).unwrap_or("").trim_end_matches('/')
+    req.header("spin-component-route").unwrap_or("").trim_end_matches('/')
 }
 
 /// Decodes a percent-encoded path segment; `None` when the result is not UTF-8.

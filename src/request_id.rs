@@ -1,7 +1,7 @@
 //! `X-Request-Id`: the id that ties a response to its access-log line (and to the client's own
 //! logs). A client that sends a well-formed id gets it back; any other request gets a fresh one.
 
-use spin_sdk::http::Request;
+use crate::http::Request;
 
 /// The longest client id kept, in bytes.
 pub const MAX_LEN: usize = 128;
@@ -16,7 +16,7 @@ impl RequestId {
         if cfg!(feature = "bench-skip-request-id") {
             return RequestId(String::from("bench")); // `benches/run parts`: the cost of an id
         }
-        match req.header("x-request-id").and_then(|v| v.as_str()) {
+        match req.header("x-request-id") {
             Some(id) if well_formed(id) => RequestId(id.to_owned()),
             _ => RequestId::fresh(),
         }

@@ -1,8 +1,8 @@
 //! Building responses: `/v1` JSON (serde_json's compact output), problem documents, and answers
 //! without a body. The original endpoints' Flask-compatible JSON is `flask`'s.
 
+use crate::http::Response;
 use serde::Serialize;
-use spin_sdk::http::Response;
 
 /// A `/v1` JSON response.
 pub fn json(status: u16, body: &impl Serialize) -> Response {
@@ -30,16 +30,18 @@ pub fn problem(status: u16, title: &str, detail: &str) -> Response {
 
 /// A response with a body of the given content type.
 pub fn with_body(status: u16, content_type: &str, body: impl Into<Vec<u8>>) -> Response {
-    Response::builder().status(status).header("content-type", content_type).body(body.into()).build()
+    Response::with_body(status, content_type, body.into())
 }
 
 pub fn no_content() -> Response {
-    Response::builder().status(204).build()
+    Response::new(204)
 }
 
 /// The answer to `OPTIONS`, as Flask gave it on every route: `200`, the methods in `Allow`, no body.
 pub fn options(allow: &str) -> Response {
-    Response::builder().status(200).header("allow", allow).build()
+    let mut response = Response::new(200);
+    response.set_header("allow", allow);
+    response
 }
 
 /// The answer to `HEAD`: the `GET` answer's status and headers, without its body. No
@@ -47,6 +49,6 @@ pub fn options(allow: &str) -> Response {
 /// as it declares, and under Spin 4.0.2 a `HEAD` declaring the `GET`'s length was sent, then failed
 /// to finish (`HttpResponseBodySize`) on every request. Like the `GET`, it goes out without a length.
 pub fn without_body(mut response: Response) -> Response {
-    response.body_mut().clear();
+    response.take_body();
     response
 }

@@ -6,7 +6,9 @@
 
 use std::cell::OnceCell;
 
-use spin_sdk::http::{Method, Request, Response};
+use spin_sdk::http::Method;
+
+use crate::http::{Request, Response};
 
 use crate::config::Config;
 use crate::error::{ApiError, Dialect};
@@ -93,18 +95,31 @@ pub fn find<'p>(routes: &'static [Route], path: &'p str) -> Option<(&'static Rou
         let route = routes.iter().find(|route| route.path == "/get_user/{id}")?;
         return Some((route, Params([Some(("id", id)), None])));
     }
-    routes.iter().find_map(|route| matches(route.path, path).map(|params| (route, params)))
+    let mut segments = [""; MAX_SEGMENTS];
+    let mut count = 0;
+    for segment in Segments::of(path) {
+        // Longer than every pattern: no route matches.
+        *segments.get_mut(count)? = segment;
+        count += 1;
+    }
+    let segments = &segments[..count];
+    routes.iter().find_map(|route| matches(route.path, segments).map(|params| (route, params)))
 }
+
+/// The most segments a route's pattern has (`/v1/users/{id}/sessions/{public_id}`).
+pub const MAX_SEGMENTS: usize = 5;
 
 /// Matches a path against a pattern such as `/get_user/{id}`, segment by segment, as the Spin SDK's
 /// router (`routefinder`) did: leading and trailing slashes are ignored (`/list_users/` is
 /// `/list_users`), a `{name}` segment matches one segment (non-empty when it ends the pattern: the
 /// SDK's router let `/v1/users//sessions` through with an empty id), anything else matches only
-/// itself. Every request walks the table up to its route, so this compares bytes, without `str`'s
-/// pattern machinery (which cost more than the rest of the request's routing together in wasm).
-fn matches<'p>(pattern: &'static str, path: &'p str) -> Option<Params<'p>> {
-    let mut expected = Segments::of(pattern);
-    let mut actual = Segments::of(path);
+/// itself. Every request walks the table up to its route, so the path is split once (`find`), and
+/// this compares bytes, without `str`'s pattern machinery (which cost more than the rest of the
+/// request's routing together in wasm); most patterns differ in their first byte.
+fn matches<'p>(pattern: &'static str, path: &[&'p str]) -> Option<Params<'p>> {
+    // A pattern is written as `/a/b`: no slash to skip but its first (`lib.rs` tests them all).
+    let mut expected = Segments(Some(&pattern[1..]));
+    let mut actual = path.iter().copied();
     let mut params = Params::default();
     let mut found = 0;
     loop {
@@ -156,7 +171,11 @@ impl<'a> Iterator for Segments<'a> {
 
 #[cfg(test)]
 mod tests {
-    use super::{matches, Params};
+    use super::{Params, Segments};
+
+    fn matches(pattern: &'static str, path: &'static str) -> Option<Params<'static>> {
+        super::matches(pattern, &Segments::of(path).collect::<Vec<_>>())
+    }
 
     fn one(name: &'static str, value: &'static str) -> Option<Params<'static>> {
         Some(Params([Some((name, value)), None]))

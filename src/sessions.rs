@@ -15,10 +15,10 @@
 //! `POST /v1/sessions` does not honour `Idempotency-Key`: replaying its answer would mean storing
 //! the token.
 
+use crate::http::{Request, Response};
 use serde::{Deserialize, Serialize};
 use serde_json::value::RawValue;
 use serde_json::{json, Value};
-use spin_sdk::http::{Request, Response};
 
 use crate::config::Config;
 use crate::domain::{SessionToken, Ttl, UserId};
@@ -276,9 +276,9 @@ fn seconds(value: u64) -> Ttl {
 /// is 404 without asking Redis, as an unknown one.
 fn header_token(req: &Request) -> Result<SessionToken, ApiError> {
     let value = req
-        .header(TOKEN_HEADER)
+        .header_bytes(TOKEN_HEADER)
         .ok_or(ApiError::InvalidHeader { name: TOKEN_HEADER, problem: HeaderProblem::Missing })?;
-    value.as_str().and_then(|v| SessionToken::parse(v.trim())).ok_or_else(not_found)
+    std::str::from_utf8(value).ok().and_then(|v| SessionToken::parse(v.trim())).ok_or_else(not_found)
 }
 
 /// The token in the path (percent-decoded); one that cannot be a token is 404 without asking Redis.
@@ -289,7 +289,7 @@ fn path_token(cx: &Context) -> Result<SessionToken, ApiError> {
 /// A header's text as a session records it: at most `max` characters, control characters
 /// dropped (the stored record is line-based), `None` when absent or empty.
 fn header_text(req: &Request, name: &str, max: usize) -> Option<String> {
-    let value = String::from_utf8_lossy(req.header(name)?.as_bytes());
+    let value = String::from_utf8_lossy(req.header_bytes(name)?);
     let text: String = value.chars().filter(|c| !c.is_control()).take(max).collect();
     (!text.is_empty()).then_some(text)
 }

@@ -1,8 +1,8 @@
 //! `/v1/users`: create, list (cursor pages), read, update (`If-Match`) and delete users.
 
+use crate::http::{Request, Response};
 use serde::Deserialize;
 use serde_json::{json, Value};
-use spin_sdk::http::{Request, Response};
 
 use crate::routing::Context;
 

@@ -136,7 +136,8 @@ impl Store {
 
 /// The hex SHA-1 of some bytes: user ETags and session public ids (script ids: `script_id`).
 pub fn sha1_hex(bytes: &[u8]) -> String {
-    sha1_smol::Sha1::from(bytes).digest().to_string()
+    // `Display` of the digest goes through `fmt`'s machinery: twice the instructions of the hash.
+    crate::hex::encode(&sha1_smol::Sha1::from(bytes).digest().bytes())
 }
 
 fn binary(s: &str) -> RedisParameter {
