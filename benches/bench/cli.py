@@ -6,6 +6,9 @@
     benches/run parts       Spin CPU per request of builds without each part of a request
     benches/run variables   the service and the naive peer with Spin variables from the
                             environment and from a file, side by side
+    benches/run instructions
+                            instructions per request of the service and the naive peer under
+                            Spin, counted by valgrind's callgrind (the same from run to run)
 
 The service, a floor probe (benches/probe: a component that does one request's I/O and nothing
 else) and a naive peer (benches/naive: the original six endpoints ported to Spin the way its
@@ -37,12 +40,14 @@ Settings (environment):
     SERVICE_WASM            a service .wasm to use instead of building the current source
     SERVICE_MANIFEST        the service's spin.toml (default: the repository's)
     BENCH_KEEP=1            keep the scratch directory (Spin and Redis logs)
+    BENCH_REQUESTS=200      `instructions`: counted requests per request kind and app
     BENCH_VARIABLES_FROM=file
                             how each app gets its Spin variables: file (`spin up --variable
                             @variables.json` with every variable its manifest declares, Spin's
                             static provider) or env (SPIN_VARIABLE_*, Spin's env provider)
 
-Needs: python3 (standard library only), wrk, redis-server, cargo with the wasm32-wasip1 target.
+Needs: python3 (standard library only), wrk, redis-server, cargo with the wasm32-wasip1 target;
+valgrind for `instructions`.
 """
 
 import shutil
@@ -53,13 +58,14 @@ import time
 from . import report
 from .benchmark import Bench
 from .delivery import Delivery
+from .instructions import Instructions
 from .parts import Parts
 from .system import log
 
 
 def main():
     mode = sys.argv[1] if len(sys.argv) > 1 else "all"
-    if mode not in ("all", "ratios", "capacity", "parts", "variables") or len(sys.argv) > 2:
+    if mode not in ("all", "ratios", "capacity", "parts", "variables", "instructions") or len(sys.argv) > 2:
         print(__doc__)
         return 2
     for tool in ("wrk", "redis-server", "cargo"):
@@ -69,6 +75,9 @@ def main():
     if mode == "parts":
         parts = Parts()
         return run(parts, [parts.run], report.print_parts)
+    if mode == "instructions":
+        instructions = Instructions()
+        return run(instructions, [instructions.run], report.print_instructions)
     if mode == "variables":
         delivery = Delivery()
         return run(delivery, [delivery.run], report.print_variables)

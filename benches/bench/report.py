@@ -6,6 +6,7 @@ import statistics
 import subprocess
 import time
 
+from .instructions import REQUESTS, WARM_UP
 from .settings import CONNECTIONS, DURATION, ROOT, ROUNDS, SIZE_GOAL, THREADS, VARIABLES_DESCRIPTION, VARIABLES_FROM
 
 
@@ -26,12 +27,12 @@ def describe_source():
     return f"built from commit {rev}" + (f" plus uncommitted changes ({', '.join(changed)})" if dirty else "")
 
 
-def print_header(title, spin_version, wrk, variables=None):
+def print_header(title, spin_version, wrk, variables=None, rounds=True):
     """The lines every report starts with: what ran, on what, and how each app got its variables."""
     print()
     print(f"user-session-service{title}, {time.strftime('%Y-%m-%d %H:%M UTC', time.gmtime())}")
     print(f"  {spin_version}; service {describe_source()}")
-    print(f"  {wrk}, {ROUNDS} interleaved rounds, medians; "
+    print(f"  {wrk}{f', {ROUNDS} interleaved rounds, medians' if rounds else ''}; "
           f"{os.cpu_count()} CPUs, load average at the end {os.getloadavg()[0]:.2f}")
     for line in variables or [f"Spin variables of every app {VARIABLES_DESCRIPTION[VARIABLES_FROM]}"]:
         print(f"  {line}")
@@ -206,3 +207,20 @@ def print_variables(d):
               f"{median(env.cpu_us) - median(file.cpu_us):.0f} µs less Spin CPU per request")
     print("CPU µs: CPU time (utime+stime) of `spin up` and its trigger process ÷ requests served.")
     print("The service declares five application variables and reads five in `settings`; the peer one and one.")
+
+
+def print_instructions(run):
+    print_header(": instructions per request under Spin (valgrind --tool=callgrind)", run.spin_version,
+                 f"{REQUESTS} requests per row and app on one keep-alive connection, after {WARM_UP} uncounted",
+                 rounds=False)
+    print()
+    width = max(len(c.name) for c in run.cases)
+    print(f"{'request':<{width}} {'service':>11} {'naive peer':>11}  {'peer ÷ service':>14}")
+    print("-" * (width + 1 + 11 + 1 + 11 + 2 + 14))
+    for c in run.cases:
+        service, peer = c.counts["service"], c.counts["naive peer"]
+        print(f"{c.name:<{width}} {service:>11,.0f} {peer:>11,.0f}  {peer / service:>14.3f}")
+    print("Instructions that Spin's trigger process runs in user space per request (its compiled wasm")
+    print("included), the same from run to run within 0.1%. Not counted: the kernel's side of system")
+    print("calls. peer ÷ service is the service's throughput relative to the peer if both were bound")
+    print("by these instructions alone; `benches/run ratios` measures the throughput itself.")

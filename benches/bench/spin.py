@@ -49,15 +49,18 @@ def manifest_with_absolute_source(manifest, workdir, name, wasm=None):
 
 
 class SpinApp:
-    """`spin up` of one manifest on a free port, with its Redis address as a Spin variable."""
+    """`spin up` of one manifest on a free port, with its Redis address as a Spin variable.
+    `wrapper` runs it under another command (`instructions`: valgrind), which may take
+    `start_seconds` to answer."""
 
-    def __init__(self, spin, manifest, redis, name, variables=None, variables_from=VARIABLES_FROM):
+    def __init__(self, spin, manifest, redis, name, variables=None, variables_from=VARIABLES_FROM,
+                 wrapper=(), start_seconds=120):
         self.port = free_port()
         self.name = name
         self.log = open(manifest.parent / "spin-up.log", "w")
         values = dict(variables or {}, redis_address=redis.url)
         env = dict(os.environ)
-        args = [spin, "up", "-f", str(manifest), "--listen", f"127.0.0.1:{self.port}"]
+        args = [*wrapper, spin, "up", "-f", str(manifest), "--listen", f"127.0.0.1:{self.port}"]
         if variables_from == "file":
             path = manifest.parent / "variables.json"
             path.write_text(json.dumps(application_variables(manifest, values)))
@@ -65,7 +68,7 @@ class SpinApp:
         else:
             env.update({f"SPIN_VARIABLE_{k.upper()}": v for k, v in values.items()})
         self.proc = subprocess.Popen(args, cwd=manifest.parent, env=env, stdout=self.log, stderr=subprocess.STDOUT)
-        deadline = time.time() + 120
+        deadline = time.time() + start_seconds
         while True:
             try:
                 self.request("GET", "/__bench_ready__")
