@@ -13,7 +13,7 @@ use spin_sdk::http::{Headers, IncomingRequest, OutgoingBody, OutgoingResponse, R
 use crate::http::{Request, Response};
 
 /// Answers a request with `handle` and sends the answer through `out`: the entry point of a
-/// component that answers this way. `handle` gets the request's method, URI and headers (a
+/// component that answers this way. `handle` gets the request's method, path and headers (a
 /// `Request` with an empty body), and the request itself with its body unread: reading the body is
 /// the handler's choice, once it knows it wants it (`src/body.rs`).
 pub async fn serve(
