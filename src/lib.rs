@@ -22,6 +22,7 @@ mod json;
 mod legacy;
 mod messages;
 mod openapi;
+mod random;
 mod reply;
 mod request;
 mod request_id;

@@ -22,16 +22,9 @@ impl RequestId {
         }
     }
 
-    /// 128 bits from the host's CSPRNG (WASI `random_get`), as 32 lowercase hex digits.
+    /// 128 bits from the host's CSPRNG (`wasi:random`), as 32 lowercase hex digits.
     fn fresh() -> RequestId {
-        let mut bytes = [0u8; 16];
-        if let Err(e) = getrandom::fill(&mut bytes) {
-            // Never seen; an id from the clock still tells requests apart.
-            eprintln!("no randomness from the host for a request id: {e}");
-            let nanos = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap_or_default();
-            bytes = nanos.as_nanos().to_be_bytes();
-        }
-        RequestId(crate::hex::encode(&bytes))
+        RequestId(crate::hex::encode(&crate::random::bytes::<16>()))
     }
 
     pub fn as_str(&self) -> &str {

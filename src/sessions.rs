@@ -111,7 +111,7 @@ fn parse_update(req: &Request, config: &Config) -> Result<SessionUpdate, ApiErro
 pub fn create(cx: &Context) -> Result<Response, ApiError> {
     let (req, config) = (cx.req, cx.config);
     let new = NewSessionRequest::parse(req, config)?;
-    let token = new_token()?;
+    let token = SessionToken::generate();
     let session = cx.store()?.create_session(
         &token,
         &NewSession {
@@ -194,7 +194,7 @@ fn remove(cx: &Context, token: SessionToken) -> Result<Response, ApiError> {
 
 /// Rotation, against session fixation: the old token is dead once this answers.
 fn move_to_new_token(cx: &Context, token: SessionToken) -> Result<Response, ApiError> {
-    let new = new_token()?;
+    let new = SessionToken::generate();
     let session = cx.store()?.rotate_session(&token, &new)?.ok_or_else(not_found)?;
     created(cx.req, &session, &new)
 }
@@ -251,10 +251,6 @@ pub fn session_view(session: &Session) -> Result<SessionView<'_>, ApiError> {
 /// A session as the endpoints addressed by its token show it: with the token, as `id`.
 fn with_token<'a>(session: SessionView<'a>, token: &'a SessionToken) -> SessionView<'a> {
     SessionView { id: Some(token.as_str()), ..session }
-}
-
-fn new_token() -> Result<SessionToken, ApiError> {
-    SessionToken::generate().map_err(|e| ApiError::Internal(format!("no randomness from the host: {e}")))
 }
 
 /// A number of seconds: absent → `None`; present → a whole number from 1 to `max` (422 otherwise),
