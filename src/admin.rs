@@ -1,11 +1,11 @@
 //! Operations for whoever runs the service.
 
-use crate::http::Response;
 use serde_json::json;
 
 use crate::routing::Context;
 
 use crate::error::{ApiError, ParameterProblem};
+use crate::http::Response;
 use crate::store;
 use crate::{request, response};
 

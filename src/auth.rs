@@ -2,11 +2,11 @@
 //! requires `Authorization: Bearer <one of them>`. Several tokens let clients move from an old one
 //! to a new one without downtime. Empty (the default) leaves the service open, for local use.
 
-use crate::http::Request;
 use sha2::{Digest, Sha256};
 
 use crate::config::Config;
 use crate::error::ApiError;
+use crate::http::Request;
 
 /// Who a request is, as far as access control goes: what the access log records.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

@@ -7,9 +7,8 @@
 //! everything else answers RFC 9457 `application/problem+json`. Internal details (Redis addresses,
 //! scripts, server messages) are logged to stderr, never sent to the client.
 
-use crate::http::Response;
-
 use crate::config::ConfigError;
+use crate::http::Response;
 use crate::store::{RedisErrorKind, StoreError};
 use crate::{flask, messages, response};
 

@@ -2,10 +2,10 @@
 //! `jsonify` wrote them (keys sorted, compact separators, `ensure_ascii`, Python's float `repr`, a
 //! trailing newline), so that even clients that compare bytes see no change.
 
-use crate::http::Response;
 use serde::Serialize;
 use serde_json::ser::Formatter as _;
 
+use crate::http::Response;
 use crate::{hex, response};
 
 /// An original endpoint's response, encoded as Flask's `jsonify` encoded it (`flask_json`).

@@ -1,11 +1,11 @@
 //! `GET /healthz`: whether the service can serve requests now, i.e. whether Redis takes its writes.
 
-use crate::http::Response;
 use serde_json::json;
 
 use crate::routing::Context;
 
 use crate::error::ApiError;
+use crate::http::Response;
 use crate::response;
 use crate::store::Store;
 

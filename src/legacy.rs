@@ -7,7 +7,6 @@
 
 use std::borrow::Cow;
 
-use crate::http::{Request, Response};
 use serde::{Deserialize, Serialize};
 use serde_json::{json, Value};
 
@@ -18,6 +17,7 @@ use crate::config::Config;
 use crate::domain::{Name, SessionId, Ttl, UserId};
 use crate::error::{ApiError, Missing};
 use crate::flask::{self, FlaskUser};
+use crate::http::{Request, Response};
 use crate::messages;
 use crate::request;
 use crate::response;

@@ -1,10 +1,9 @@
 //! `GET /openapi.json`: the OpenAPI 3.1 description of every endpoint.
 
-use crate::http::Response;
-
 use crate::routing::Context;
 
 use crate::error::ApiError;
+use crate::http::Response;
 use crate::response;
 
 /// The document, kept beside the code (`src/openapi.json`, minified by `build.rs`); a unit test

@@ -1,7 +1,6 @@
 //! Turning raw requests into typed values: JSON bodies and path ids. Validation happens here, once,
 //! at the edge; handlers only ever see values that are well-formed.
 
-use crate::http::Request;
 use serde::de::{DeserializeOwned, Deserializer};
 use serde::Deserialize;
 use serde_json::{Map, Value};
@@ -9,6 +8,7 @@ use serde_json::{Map, Value};
 use crate::config::{self, Config};
 use crate::domain::{Name, NameProblem, SessionId};
 use crate::error::{ApiError, FieldProblem, HeaderProblem, TooLarge};
+use crate::http::Request;
 use crate::json;
 use crate::store::Precondition;
 

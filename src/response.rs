@@ -1,8 +1,9 @@
 //! Building responses: `/v1` JSON (serde_json's compact output), problem documents, and answers
 //! without a body. The original endpoints' Flask-compatible JSON is `flask`'s.
 
-use crate::http::Response;
 use serde::Serialize;
+
+use crate::http::Response;
 
 /// A `/v1` JSON response.
 pub fn json(status: u16, body: &impl Serialize) -> Response {

@@ -8,10 +8,9 @@ use std::cell::OnceCell;
 
 use spin_sdk::http::Method;
 
-use crate::http::{Request, Response};
-
 use crate::config::Config;
 use crate::error::{ApiError, Dialect};
+use crate::http::{Request, Response};
 use crate::store::Store;
 
 /// A handler: what it answers to one request, from the request's context.

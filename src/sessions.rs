@@ -15,7 +15,6 @@
 //! `POST /v1/sessions` does not honour `Idempotency-Key`: replaying its answer would mean storing
 //! the token.
 
-use crate::http::{Request, Response};
 use serde::{Deserialize, Serialize};
 use serde_json::value::RawValue;
 use serde_json::{json, Value};
@@ -23,6 +22,7 @@ use serde_json::{json, Value};
 use crate::config::Config;
 use crate::domain::{SessionToken, Ttl, UserId};
 use crate::error::{ApiError, FieldProblem, HeaderProblem, Missing};
+use crate::http::{Request, Response};
 use crate::routing::Context;
 use crate::store::{NewSession, Session, SessionUpdate};
 use crate::{clock, request, response};

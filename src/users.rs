@@ -1,6 +1,5 @@
 //! `/v1/users`: create, list (cursor pages), read, update (`If-Match`) and delete users.
 
-use crate::http::{Request, Response};
 use serde::Deserialize;
 use serde_json::{json, Value};
 
@@ -9,6 +8,7 @@ use crate::routing::Context;
 use crate::config::{self, Config};
 use crate::domain::{Name, PublicId, UserId};
 use crate::error::{ApiError, FieldProblem, Missing, ParameterProblem};
+use crate::http::{Request, Response};
 use crate::store::{self, Precondition, Revocation, User, UserCreation, UserPatch, UserRecord, WriteOutcome};
 use crate::{base64url, clock, request, response, sessions};
 
