@@ -5,12 +5,12 @@
 use serde::Serialize;
 use serde_json::ser::Formatter as _;
 
+use crate::hex;
 use crate::http::Response;
-use crate::{hex, response};
 
 /// An original endpoint's response, encoded as Flask's `jsonify` encoded it (`flask_json`).
 pub fn response(status: u16, body: &impl Serialize) -> Response {
-    response::with_body(status, "application/json", flask_json(body))
+    Response::with_body(status, "application/json", flask_json(body))
 }
 
 /// Encodes JSON byte-for-byte as Flask's `jsonify` does outside debug mode: `sort_keys=True`,

@@ -72,8 +72,9 @@ impl Response {
         Response { status, headers: Vec::new(), body: Vec::new() }
     }
 
-    pub fn with_body(status: u16, content_type: &str, body: Vec<u8>) -> Response {
-        Response { status, headers: vec![("content-type", content_type.to_owned())], body }
+    /// A response with a body of the given content type.
+    pub fn with_body(status: u16, content_type: &str, body: impl Into<Vec<u8>>) -> Response {
+        Response { status, headers: vec![("content-type", content_type.to_owned())], body: body.into() }
     }
 
     pub fn status(&self) -> u16 {

@@ -20,7 +20,6 @@ use crate::flask::{self, FlaskUser};
 use crate::http::{Request, Response};
 use crate::messages;
 use crate::request;
-use crate::response;
 use crate::store::{self, Precondition, WriteOutcome};
 
 /// How long a session created through `/create_session` lives, as in the original.
@@ -141,7 +140,7 @@ pub fn list_users(cx: &Context) -> Result<Response, ApiError> {
             flask::flask_user_list(users.iter().map(ShownUser::listed))
         }
     };
-    Ok(response::with_body(200, "application/json", body))
+    Ok(Response::with_body(200, "application/json", body))
 }
 
 /// `POST /create_session` `{"session_id", "data"?}` → `201 {"message"}`; the session lives an hour.

@@ -8,7 +8,7 @@ use crate::http::Response;
 /// A `/v1` JSON response.
 pub fn json(status: u16, body: &impl Serialize) -> Response {
     let body = serde_json::to_vec(body).expect("serializing to memory cannot fail");
-    with_body(status, "application/json", body)
+    Response::with_body(status, "application/json", body)
 }
 
 /// An RFC 9457 problem document (`application/problem+json`) whose `type` is `about:blank`.
@@ -22,16 +22,12 @@ pub fn problem(status: u16, title: &str, detail: &str) -> Response {
         r#type: &'a str,
     }
     if cfg!(feature = "bench-skip-json-encoding") {
-        return with_body(status, "application/problem+json", b"{}".to_vec()); // `benches/run parts`
+        return Response::with_body(status, "application/problem+json", b"{}".to_vec());
+        // `benches/run parts`
     }
     let body = serde_json::to_vec(&Problem { detail, status, title, r#type: "about:blank" })
         .expect("serializing to memory cannot fail");
-    with_body(status, "application/problem+json", body)
-}
-
-/// A response with a body of the given content type.
-pub fn with_body(status: u16, content_type: &str, body: impl Into<Vec<u8>>) -> Response {
-    Response::with_body(status, content_type, body.into())
+    Response::with_body(status, "application/problem+json", body)
 }
 
 pub fn no_content() -> Response {

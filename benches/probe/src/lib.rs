@@ -70,7 +70,7 @@ fn run_commands(req: &Request) -> Response {
 }
 
 fn fixed(status: u16, body: &str) -> Response {
-    Response::with_body(status, "application/json", body.as_bytes().to_vec())
+    Response::with_body(status, "application/json", body)
 }
 
 /// Decodes `%XX` escapes; everything else is taken as it is.
