@@ -6,7 +6,6 @@ with each run's Redis work read from INFO. The tables are printed by `report`.""
 import base64
 import os
 import secrets
-import subprocess
 import threading
 import time
 from dataclasses import dataclass
@@ -16,7 +15,7 @@ from .monitor import CONNECTION_SETUP, Capture, Monitor, Scripts, digest, templa
 from .redis_client import RedisError, RedisServer, encode_command
 from .report import median
 from .settings import CONNECTIONS, DURATION, LIST_USERS, NAIVE_DIR, PROBE_DIR, ROOT, ROUNDS, THREADS
-from .spin import SpinApp, cargo_build, manifest_with_absolute_source, spin_bin
+from .spin import SpinApp, cargo_build, manifest_with_absolute_source, spin_bin, spin_version
 from .system import Scratch, log
 from .workloads import (CONSUMED, JSON, SESSION_PATCH, TOKEN, Endpoint, endpoints, probe_header, probe_values,
                         selected, supply_needs)
@@ -73,7 +72,7 @@ class Bench:
 
     def start(self):
         spin = spin_bin()
-        self.spin_version = subprocess.run([spin, "--version"], capture_output=True, text=True).stdout.strip()
+        self.spin_version = spin_version(spin)
         self.service_redis = self.scratch.keep(RedisServer(self.workdir, "service-redis"))
         self.service = self.scratch.keep(SpinApp(spin, self.service_manifest, self.service_redis, "service"))
         log(f"service: {self.service.url} (Redis {self.service_redis.url}), {self.spin_version}")

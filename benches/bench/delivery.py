@@ -7,12 +7,11 @@ Spin resolves every declared variable when an instance opens Redis, and each `{{
 component reads; the env provider blocks a runtime worker for each resolution."""
 
 import json
-import subprocess
 from dataclasses import dataclass, field
 
 from .redis_client import RedisServer
 from .settings import NAIVE_DIR, ROOT, ROUNDS
-from .spin import SpinApp, cargo_build, manifest_with_absolute_source, spin_bin
+from .spin import SpinApp, cargo_build, manifest_with_absolute_source, spin_bin, spin_version
 from .system import Scratch, cpu_seconds_of_tree, log
 from .workloads import JSON
 from .wrk import run_wrk
@@ -42,7 +41,7 @@ class Delivery:
         cargo_build(ROOT)
         cargo_build(NAIVE_DIR)
         spin = spin_bin()
-        self.spin_version = subprocess.run([spin, "--version"], capture_output=True, text=True).stdout.strip()
+        self.spin_version = spin_version(spin)
         redis = self.scratch.keep(RedisServer(self.workdir, "redis"))
         for delivery in DELIVERIES:
             for label, manifest in (("service", ROOT / "spin.toml"), ("naive peer", NAIVE_DIR / "spin.toml")):

@@ -11,6 +11,7 @@ still come from `ratios`; this says where a gap comes from, and whether a change
 import http.client
 import json
 import os
+import shutil
 import subprocess
 import time
 from dataclasses import dataclass, field
@@ -18,8 +19,8 @@ from pathlib import Path
 
 from .redis_client import RedisServer
 from .settings import NAIVE_DIR, ROOT
-from .spin import SpinApp, cargo_build, manifest_with_absolute_source, spin_bin
-from .system import Scratch, log
+from .spin import SpinApp, cargo_build, manifest_with_absolute_source, spin_bin, spin_version
+from .system import Scratch, children, log
 from .workloads import JSON
 
 REQUESTS = int(os.environ.get("BENCH_REQUESTS", "200"))   # counted requests per case and app
@@ -43,7 +44,7 @@ class Instructions:
 
     def run(self):
         for tool in ("valgrind", "callgrind_control"):
-            if subprocess.run(["which", tool], capture_output=True).returncode:
+            if not shutil.which(tool):
                 raise RuntimeError(f"`instructions` needs {tool} (Debian: apt-get install valgrind)")
         manifest = Path(os.environ.get("SERVICE_MANIFEST", ROOT / "spin.toml"))
         wasm = os.environ.get("SERVICE_WASM")
@@ -53,7 +54,7 @@ class Instructions:
         log("building the naive peer")
         cargo_build(NAIVE_DIR)
         spin = spin_bin()
-        self.spin_version = subprocess.run([spin, "--version"], capture_output=True, text=True).stdout.strip()
+        self.spin_version = spin_version(spin)
         redis = self.scratch.keep(RedisServer(self.workdir, "redis"))
         log("starting both apps under callgrind (Spin compiles each component under valgrind: a minute or two)")
         apps = {}
@@ -120,15 +121,10 @@ def send(app, path, headers, status, n):
 
 def trigger_pid(pid):
     """`spin up` runs its trigger as a child process: the one that serves requests."""
-    for entry in os.listdir("/proc"):
-        if entry.isdigit():
-            try:
-                stat = Path(f"/proc/{entry}/stat").read_text()
-            except OSError:
-                continue
-            if int(stat.rsplit(")", 1)[1].split()[1]) == pid:
-                return int(entry)
-    raise RuntimeError(f"spin up (pid {pid}) has no trigger process")
+    found = children(pid)
+    if not found:
+        raise RuntimeError(f"spin up (pid {pid}) has no trigger process")
+    return found[0]
 
 
 def total_instructions(dump):

@@ -13,7 +13,7 @@ from pathlib import Path
 
 from .redis_client import RedisServer
 from .settings import DURATION, NAIVE_DIR, PROBE_DIR, ROOT, ROUNDS
-from .spin import SpinApp, cargo_build, component_variables, manifest_with_absolute_source, spin_bin
+from .spin import SpinApp, cargo_build, component_variables, manifest_with_absolute_source, spin_bin, spin_version
 from .system import Scratch, cpu_seconds_of_tree, log
 from .workloads import JSON, probe_header
 
@@ -53,7 +53,7 @@ class Parts:
 
     def run(self):
         spin = spin_bin()
-        self.spin_version = subprocess.run([spin, "--version"], capture_output=True, text=True).stdout.strip()
+        self.spin_version = spin_version(spin)
         redis = self.scratch.keep(RedisServer(self.workdir, "redis"))
         overrides = {"redis_address": redis.url, "api_token": PARTS_TOKEN}
         manifest = Path(os.environ.get("SERVICE_MANIFEST", ROOT / "spin.toml"))

@@ -27,6 +27,11 @@ def spin_bin():
     raise RuntimeError("no Spin CLI: set SPIN_BIN=/path/to/spin (https://spinframework.dev/install)")
 
 
+def spin_version(spin):
+    """What `spin --version` prints, for the reports' headers."""
+    return subprocess.run([spin, "--version"], capture_output=True, text=True).stdout.strip()
+
+
 def cargo_build(directory, *args, env=None):
     """`cargo build --target wasm32-wasip1 --release` of the crate in `directory` (a Spin component:
     Spin turns the core module into a component when it loads it)."""

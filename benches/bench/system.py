@@ -23,9 +23,9 @@ def free_port():
 CLOCK_TICKS = os.sysconf("SC_CLK_TCK")
 
 
-def cpu_seconds_of_tree(pid):
-    """utime + stime of a process and of every process below it (`spin up` runs its trigger as a
-    child process), from /proc/<pid>/stat."""
+def processes():
+    """Every process: its parent's pid and its CPU ticks so far (utime + stime), from
+    /proc/<pid>/stat."""
     procs = {}
     for entry in os.listdir("/proc"):
         if not entry.isdigit():
@@ -35,6 +35,18 @@ def cpu_seconds_of_tree(pid):
         except OSError:
             continue  # gone meanwhile
         procs[int(entry)] = (int(fields[1]), int(fields[11]) + int(fields[12]))
+    return procs
+
+
+def children(pid):
+    """The processes whose parent is `pid`."""
+    return [child for child, (parent, _) in processes().items() if parent == pid]
+
+
+def cpu_seconds_of_tree(pid):
+    """utime + stime of a process and of every process below it (`spin up` runs its trigger as a
+    child process)."""
+    procs = processes()
     total, todo = 0, [pid]
     while todo:
         p = todo.pop()
