@@ -4,18 +4,16 @@ data seeded into every Redis by replaying it; then every endpoint measured in in
 with each run's Redis work read from INFO. The tables are printed by `report`."""
 
 import base64
-import os
 import secrets
 import threading
 import time
 from dataclasses import dataclass
-from pathlib import Path
 
 from .monitor import CONNECTION_SETUP, Capture, Monitor, Scripts, digest, templated
 from .redis_client import RedisError, RedisServer, encode_command
 from .report import median
-from .settings import CONNECTIONS, DURATION, LIST_USERS, NAIVE_DIR, PROBE_DIR, ROOT, ROUNDS, THREADS
-from .spin import SpinApp, cargo_build, manifest_with_absolute_source, spin_bin, spin_version
+from .settings import CONNECTIONS, DURATION, LIST_USERS, NAIVE_DIR, PROBE_DIR, ROUNDS, THREADS
+from .spin import SpinApp, cargo_build, manifest_with_absolute_source, service_manifest, spin_bin, spin_version
 from .system import Scratch, log
 from .workloads import (CONSUMED, JSON, SESSION_PATCH, TOKEN, Endpoint, endpoints, probe_header, probe_values,
                         selected, supply_needs)
@@ -54,12 +52,7 @@ class Bench:
     # -- setup ------------------------------------------------------------------------------
 
     def build(self):
-        wasm = os.environ.get("SERVICE_WASM")
-        if not wasm:
-            log("building the service: cargo build --target wasm32-wasip1 --release")
-            cargo_build(ROOT)
-        manifest = Path(os.environ.get("SERVICE_MANIFEST", ROOT / "spin.toml"))
-        self.service_manifest, self.service_wasm = manifest_with_absolute_source(manifest, self.workdir, "service", wasm)
+        self.service_manifest, self.service_wasm = service_manifest(self.workdir, "service")
         if self.with_probe:
             log("building the probe: benches/probe, cargo build --target wasm32-wasip1 --release")
             cargo_build(PROBE_DIR)

@@ -18,8 +18,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from .redis_client import RedisServer
-from .settings import NAIVE_DIR, ROOT
-from .spin import SpinApp, cargo_build, manifest_with_absolute_source, spin_bin, spin_version
+from .settings import NAIVE_DIR
+from .spin import SpinApp, cargo_build, manifest_with_absolute_source, service_manifest, spin_bin, spin_version
 from .system import Scratch, children, log
 from .workloads import JSON
 
@@ -46,11 +46,7 @@ class Instructions:
         for tool in ("valgrind", "callgrind_control"):
             if not shutil.which(tool):
                 raise RuntimeError(f"`instructions` needs {tool} (Debian: apt-get install valgrind)")
-        manifest = Path(os.environ.get("SERVICE_MANIFEST", ROOT / "spin.toml"))
-        wasm = os.environ.get("SERVICE_WASM")
-        if not wasm:
-            log("building the service")
-            cargo_build(ROOT)
+        service_m, _ = service_manifest(self.workdir, "service")
         log("building the naive peer")
         cargo_build(NAIVE_DIR)
         spin = spin_bin()
@@ -58,7 +54,7 @@ class Instructions:
         redis = self.scratch.keep(RedisServer(self.workdir, "redis"))
         log("starting both apps under callgrind (Spin compiles each component under valgrind: a minute or two)")
         apps = {}
-        for name, m in (("service", manifest_with_absolute_source(manifest, self.workdir, "service", wasm)[0]),
+        for name, m in (("service", service_m),
                         ("naive peer", manifest_with_absolute_source(NAIVE_DIR / "spin.toml", self.workdir, "naive")[0])):
             wrapper = ["valgrind", "--tool=callgrind", "--trace-children=yes", "--smc-check=all-non-file",
                        f"--callgrind-out-file={m.parent}/callgrind.%p.out"]

@@ -9,10 +9,9 @@ import shutil
 import subprocess
 import tomllib
 from dataclasses import dataclass
-from pathlib import Path
 
 from .redis_client import RedisServer
-from .settings import DURATION, NAIVE_DIR, PROBE_DIR, ROOT, ROUNDS
+from .settings import DURATION, NAIVE_DIR, PROBE_DIR, ROOT, ROUNDS, SERVICE_MANIFEST
 from .spin import SpinApp, cargo_build, component_variables, manifest_with_absolute_source, spin_bin, spin_version
 from .system import Scratch, cpu_seconds_of_tree, log
 from .workloads import JSON, probe_header
@@ -56,7 +55,7 @@ class Parts:
         self.spin_version = spin_version(spin)
         redis = self.scratch.keep(RedisServer(self.workdir, "redis"))
         overrides = {"redis_address": redis.url, "api_token": PARTS_TOKEN}
-        manifest = Path(os.environ.get("SERVICE_MANIFEST", ROOT / "spin.toml"))
+        manifest = SERVICE_MANIFEST
         baked = "\x1e".join(f"{k}\x1f{v}" for k, v in component_variables(manifest, overrides).items())
         self.parts = parts()
         builds = [("service, every part", None)] + [(f"without {part}", feature) for part, feature in self.parts]

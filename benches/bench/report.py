@@ -7,7 +7,8 @@ import subprocess
 import time
 
 from .instructions import REQUESTS, WARM_UP
-from .settings import CONNECTIONS, DURATION, ROOT, ROUNDS, SIZE_GOAL, THREADS, VARIABLES_DESCRIPTION, VARIABLES_FROM
+from .settings import (CONNECTIONS, DURATION, ROOT, ROUNDS, SERVICE_WASM, SIZE_GOAL, THREADS, VARIABLES_DESCRIPTION,
+                       VARIABLES_FROM)
 
 
 def median(xs):
@@ -18,8 +19,8 @@ def median(xs):
 def describe_source():
     """Which service was measured, for the line under a table's title: the commit it was built
     from, and whether the files that go into the build had uncommitted changes."""
-    if os.environ.get("SERVICE_WASM"):
-        return f"wasm {os.environ['SERVICE_WASM']}"
+    if SERVICE_WASM:
+        return f"wasm {SERVICE_WASM}"
     rev = subprocess.run(["git", "-C", str(ROOT), "rev-parse", "--short", "HEAD"], capture_output=True, text=True).stdout.strip()
     dirty = subprocess.run(["git", "-C", str(ROOT), "status", "--porcelain", "--", "src", "Cargo.toml", "Cargo.lock", "spin.toml"],
                            capture_output=True, text=True).stdout

@@ -16,6 +16,10 @@ ROUNDS = int(os.environ.get("BENCH_ROUNDS", "5"))
 THREADS = int(os.environ.get("BENCH_THREADS", "2"))
 CONNECTIONS = int(os.environ.get("BENCH_CONNECTIONS", "16"))
 ONLY = [s for s in os.environ.get("BENCH_ENDPOINTS", "").split(",") if s]
+# The service measured: a .wasm to use instead of building the current source, and its manifest
+# (every mode but `parts`, which builds its own variants of the source, honours both).
+SERVICE_WASM = os.environ.get("SERVICE_WASM") or None
+SERVICE_MANIFEST = Path(os.environ.get("SERVICE_MANIFEST", ROOT / "spin.toml"))
 # How every app gets its Spin variables: "env" (SPIN_VARIABLE_* environment variables, Spin's env
 # provider) or "file" (one `spin up --variable @variables.json` holding every variable the manifest
 # declares, Spin's static provider). Spin resolves each declared variable through its providers on

@@ -11,8 +11,8 @@ import time
 import tomllib
 from pathlib import Path
 
-from .settings import SHARED_SPIN_INSTALL, VARIABLES_FROM
-from .system import free_port
+from .settings import ROOT, SERVICE_MANIFEST, SERVICE_WASM, SHARED_SPIN_INSTALL, VARIABLES_FROM
+from .system import free_port, log
 
 
 def spin_bin():
@@ -51,6 +51,15 @@ def manifest_with_absolute_source(manifest, workdir, name, wasm=None):
     out.parent.mkdir()
     out.write_text(text)
     return out, path.resolve()
+
+
+def service_manifest(workdir, name):
+    """The service's manifest (SERVICE_MANIFEST) copied to `workdir/name`, its source the
+    SERVICE_WASM given or else a release build of the current source: (manifest, wasm)."""
+    if not SERVICE_WASM:
+        log("building the service: cargo build --target wasm32-wasip1 --release")
+        cargo_build(ROOT)
+    return manifest_with_absolute_source(SERVICE_MANIFEST, workdir, name, SERVICE_WASM)
 
 
 class SpinApp:
