@@ -21,9 +21,9 @@ pub fn problem(status: u16, title: &str, detail: &str) -> Response {
         title: &'a str,
         r#type: &'a str,
     }
+    // `benches/run parts`
     if cfg!(feature = "bench-skip-json-encoding") {
         return Response::with_body(status, "application/problem+json", b"{}".to_vec());
-        // `benches/run parts`
     }
     let body = serde_json::to_vec(&Problem { detail, status, title, r#type: "about:blank" })
         .expect("serializing to memory cannot fail");

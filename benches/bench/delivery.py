@@ -10,8 +10,8 @@ import json
 from dataclasses import dataclass, field
 
 from .redis_client import RedisServer
-from .settings import NAIVE_DIR, ROUNDS
-from .spin import SpinApp, cargo_build, manifest_with_absolute_source, service_manifest, spin_bin, spin_version
+from .settings import NAIVE_DIR, ROUNDS, SERVICE_MANIFEST
+from .spin import SpinApp, build_service, cargo_build, manifest_with_absolute_source, spin_bin, spin_version
 from .system import Scratch, cpu_seconds_of_tree, log
 from .workloads import JSON
 from .wrk import run_wrk
@@ -37,18 +37,17 @@ class Delivery:
         self.apps = []
 
     def run(self):
+        service_wasm = build_service()
         log("building the naive peer")
         cargo_build(NAIVE_DIR)
         spin = spin_bin()
         self.spin_version = spin_version(spin)
         redis = self.scratch.keep(RedisServer(self.workdir, "redis"))
         for delivery in DELIVERIES:
-            for label in ("service", "naive peer"):
+            for label, manifest, wasm in (("service", SERVICE_MANIFEST, service_wasm),
+                                          ("naive peer", NAIVE_DIR / "spin.toml", None)):
                 name = f"{label.split()[0]}-{delivery}"
-                if label == "service":
-                    m, _ = service_manifest(self.workdir, name)
-                else:
-                    m, _ = manifest_with_absolute_source(NAIVE_DIR / "spin.toml", self.workdir, name)
+                m, _ = manifest_with_absolute_source(manifest, self.workdir, name, wasm)
                 app = self.scratch.keep(SpinApp(spin, m, redis, name, variables_from=delivery))
                 self.apps.append(DeliveryApp(label, delivery, app))
         # One session of each kind, written through the service, read by every app.

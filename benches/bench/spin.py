@@ -53,13 +53,19 @@ def manifest_with_absolute_source(manifest, workdir, name, wasm=None):
     return out, path.resolve()
 
 
-def service_manifest(workdir, name):
-    """The service's manifest (SERVICE_MANIFEST) copied to `workdir/name`, its source the
-    SERVICE_WASM given or else a release build of the current source: (manifest, wasm)."""
+def build_service():
+    """The service's wasm to serve: SERVICE_WASM if given, else None after a release build of the
+    current source (its manifest's own `source`)."""
     if not SERVICE_WASM:
         log("building the service: cargo build --target wasm32-wasip1 --release")
         cargo_build(ROOT)
-    return manifest_with_absolute_source(SERVICE_MANIFEST, workdir, name, SERVICE_WASM)
+    return SERVICE_WASM
+
+
+def service_manifest(workdir, name):
+    """The service's manifest (SERVICE_MANIFEST) copied to `workdir/name`, its source the wasm of
+    `build_service()`: (manifest, wasm)."""
+    return manifest_with_absolute_source(SERVICE_MANIFEST, workdir, name, build_service())
 
 
 class SpinApp:
